@@ -20,6 +20,25 @@ pub struct Api {
     pub groups: Vec<Group>,
     /// Push messages, sorted by tag.
     pub messages: Messages,
+    /// The code sets fields may be typed with.
+    pub codes: crate::codes::CodeSets,
+    /// The domain types of `api::model` (see [`crate::shapes`]), sorted by name.
+    pub model: Vec<ModelStruct>,
+}
+
+/// A type of `api::model`: one struct for an object several methods or pushes hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelStruct {
+    /// The merged struct.
+    pub body: Struct,
+    /// The cargo features of its holders (group modules, `messages`).
+    pub features: std::collections::BTreeSet<String>,
+    /// The shape's doc (declared shapes).
+    pub doc: Option<String>,
+    /// The methods and messages that hold it (`order.searchList`, `message TradeAddressChanged`).
+    pub places: Vec<String>,
+    /// Named in `shapes.json` (re-exported by its groups), not found inside one.
+    pub declared: bool,
 }
 
 /// One API group: one module, one cargo feature, one generated file.
@@ -36,6 +55,8 @@ pub struct Group {
     /// Nested types several of its methods hold in the same shape (see [`crate::share`]),
     /// sorted by name.
     pub shared: Vec<Shared>,
+    /// The declared domain types its methods hold (re-exported from `api::model`).
+    pub domain_types: Vec<String>,
 }
 
 /// A nested type generated once for a group, in its `shared` module.
@@ -79,6 +100,8 @@ pub struct Method {
     pub aliases: Vec<String>,
     /// Other spellings of the method name (callable by name, `#[doc(alias)]`).
     pub known_as: Vec<String>,
+    /// Nested types merged into `api::model`: old name -> model name (kept as aliases).
+    pub moved: std::collections::BTreeMap<String, String>,
 }
 
 /// The types of a typed method.
@@ -173,6 +196,13 @@ pub enum RustType {
         /// Sent as a string.
         text: bool,
     },
+    /// Codes of a code set joined by `,` in one string (`crate::codes::Joined<OrderStatus>`).
+    CodeList {
+        /// The code set's name in `crate::codes`.
+        name: String,
+    },
+    /// A domain type of `crate::api::model`.
+    Model(String),
     /// An identifier type of the core (`crate::ids::ProductId`); `text` when the field is
     /// sent as a string rather than a number.
     Id {
@@ -237,4 +267,6 @@ pub struct MessageIr {
     pub module: String,
     /// Its nested types, sorted by name.
     pub nested: Vec<Struct>,
+    /// Nested types merged into `api::model`: old name -> model name (kept as aliases).
+    pub moved: std::collections::BTreeMap<String, String>,
 }

@@ -8,6 +8,7 @@
 //! catalog into spec files, [`sdk_import`] the official SDKs the console hands out; both
 //! decide read-only, sensitive and paging through [`heuristics`].
 
+pub mod codes;
 pub mod error;
 pub mod heuristics;
 pub mod import;
@@ -17,6 +18,7 @@ pub mod naming;
 pub mod render;
 pub mod samples;
 pub mod sdk_import;
+pub mod shapes;
 pub mod share;
 pub mod spec;
 pub mod types;
@@ -53,6 +55,10 @@ pub struct Input {
     pub messages: SpecFile,
     /// `api-spec/overrides.json`.
     pub overrides: SpecFile,
+    /// `api-spec/codes.json`.
+    pub codes: SpecFile,
+    /// `api-spec/shapes.json`.
+    pub shapes: SpecFile,
 }
 
 /// The generated files.
@@ -97,7 +103,9 @@ pub fn lower(input: &Input) -> Result<ir::Api, SpecErrors> {
     }
     let messages = parse::<spec::MessagesFile>(&input.messages).map_err(|e| errors.push(e)).ok();
     let overrides = parse::<spec::Overrides>(&input.overrides).map_err(|e| errors.push(e)).ok();
-    let (Some(messages), Some(overrides)) = (messages, overrides) else {
+    let codes = parse::<spec::CodesFile>(&input.codes).map_err(|e| errors.push(e)).ok();
+    let shapes = parse::<spec::ShapesFile>(&input.shapes).map_err(|e| errors.push(e)).ok();
+    let (Some(messages), Some(overrides), Some(codes), Some(shapes)) = (messages, overrides, codes, shapes) else {
         return Err(SpecErrors(errors));
     };
     if !errors.is_empty() {
@@ -105,7 +113,9 @@ pub fn lower(input: &Input) -> Result<ir::Api, SpecErrors> {
     }
     let messages = Sourced { file: input.messages.path.clone(), value: messages };
     let overrides = Sourced { file: input.overrides.path.clone(), value: overrides };
-    lower::lower(&groups, &messages, &overrides).map_err(SpecErrors)
+    let codes = codes::CodeSets::new(&Sourced { file: input.codes.path.clone(), value: codes }).map_err(SpecErrors)?;
+    let shapes = Sourced { file: input.shapes.path.clone(), value: shapes };
+    lower::lower_all(&groups, &messages, &overrides, codes, &shapes).map_err(SpecErrors)
 }
 
 /// Renders every file of a lowered API (see [`render`] for the layout). Groups are
@@ -127,6 +137,13 @@ pub fn emit(api: &ir::Api) -> Output {
     files.insert("mod.rs".to_owned(), format_file(render::mod_file(api), "api-spec/ (all files)"));
     files.insert("method_table.tsv".to_owned(), render::method_table(api));
     files.insert("GROUPS.md".to_owned(), render::groups_page(api));
+    if !api.model.is_empty() {
+        files.insert("model.rs".to_owned(), format_file(render::model_file(&api.model), "api-spec/shapes.json"));
+        let structs: Vec<&ir::Struct> = api.model.iter().map(|m| &m.body).collect();
+        let decoders = render::wire_file("api::model", &structs, None, None);
+        files.insert("model/wire.rs".to_owned(), format_file(decoders, "api-spec/shapes.json"));
+    }
+    files.insert("codes.rs".to_owned(), format_file(codes::codes_file(&api.codes), "api-spec/codes.json"));
     files.insert("tests.rs".to_owned(), format_file(render::tests_file(api), "api-spec/ (all files)"));
     let messages = &api.messages;
     files.insert("messages/mod.rs".to_owned(), format_file(render::messages_mod_file(messages), &messages.file));
@@ -138,7 +155,7 @@ pub fn emit(api: &ir::Api) -> Output {
     }
     let mut data = BTreeMap::new();
     data.insert("samples.json".to_owned(), json_text(&samples::method_samples(api)));
-    data.insert("message_samples.json".to_owned(), json_text(&samples::message_samples(&api.messages)));
+    data.insert("message_samples.json".to_owned(), json_text(&samples::message_samples(&api.messages, &api.model)));
     Output { files, data, features: features(api) }
 }
 

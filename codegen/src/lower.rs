@@ -57,6 +57,9 @@ impl<'a> FieldOverrides<'a> {
 /// Lowers one namespace's fields; accumulates errors instead of stopping at the first.
 struct Lowerer<'a> {
     file: &'a str,
+    /// The group as the platform spells it (`messages` for pushes): scopes code-set rules.
+    group: &'a str,
+    codes: &'a crate::codes::CodeSets,
     /// `order.searchList` or `TradeCreate`: the left side of error paths.
     owner: &'a str,
     overrides: FieldOverrides<'a>,
@@ -191,27 +194,38 @@ impl Lowerer<'_> {
                 }
                 (None, false) => None,
             };
-            let code_set = over.and_then(|o| o.code_set.clone()).or_else(|| field.code_set.clone()).or_else(|| {
-                // By rule, on what the platform sends (responses and pushes): requests keep
-                // the wire's own type.
-                (side == Side::Response).then(|| naming::code_set_by_name(&field.name)).flatten().map(str::to_owned)
-            });
+            // By rule on both sides: a filter takes the code set its reply gives.
+            let code_set = over
+                .and_then(|o| o.code_set.clone())
+                .or_else(|| field.code_set.clone())
+                .or_else(|| self.codes.by_field(&field.name, self.group).map(str::to_owned));
+            if over.is_some_and(|o| o.joined_codes) && code_set.is_none() {
+                self.error(&field_path, "joined_codes without a code_set");
+                continue;
+            }
             let ty = match code_set {
-                Some(name) if !naming::CODE_SETS.contains(&name.as_str()) => {
-                    self.error(
-                        &field_path,
-                        format!("unknown code set `{name}` (known: {})", naming::CODE_SETS.join(", ")),
-                    );
+                Some(name) if !self.codes.contains(&name) => {
+                    self.error(&field_path, format!("unknown code set `{name}` (known: {})", self.codes.names()));
                     continue;
                 }
-                Some(name) => match spec_ty {
-                    TypeExpr::I64 | TypeExpr::I32 => RustType::CodeSet { name, text: false },
-                    TypeExpr::String => RustType::CodeSet { name, text: true },
+                Some(name) if over.is_some_and(|o| o.joined_codes) => match spec_ty {
+                    TypeExpr::String => RustType::CodeList { name },
                     _ => {
                         self.error(
                             &field_path,
+                            format!("joined_codes on a field of type `{}` (needs a string)", field.ty),
+                        );
+                        continue;
+                    }
+                },
+                Some(name) => match code_set_type(&name, &spec_ty) {
+                    Some(ty) => ty,
+                    None => {
+                        self.error(
+                            &field_path,
                             format!(
-                                "code set `{name}` on a field of type `{}` (needs an integer or a string)",
+                                "code set `{name}` on a field of type `{}` (needs an integer or a string, or a \
+                                 list of them)",
                                 field.ty
                             ),
                         );
@@ -352,6 +366,20 @@ fn unshadowed(natural: &str, parents: &[String]) -> String {
         .unwrap_or_else(|| format!("{}{natural}Item", parents.concat()))
 }
 
+/// The Rust type of a field of code set `name`: an integer or a string (a code written as
+/// digits), or a list of integers.
+fn code_set_type(name: &str, ty: &TypeExpr) -> Option<RustType> {
+    match ty {
+        TypeExpr::I64 | TypeExpr::I32 => Some(RustType::CodeSet { name: name.to_owned(), text: false }),
+        TypeExpr::String => Some(RustType::CodeSet { name: name.to_owned(), text: true }),
+        // A list of codes written as digits would need its own wire form; none is known.
+        TypeExpr::List(inner) if matches!(**inner, TypeExpr::I64 | TypeExpr::I32) => {
+            code_set_type(name, inner).map(|item| RustType::Vec(Box::new(item)))
+        }
+        _ => None,
+    }
+}
+
 /// The Rust type of a spec type; `nested` names the object inside it.
 fn rust_type(ty: &TypeExpr, nested: Option<&str>) -> RustType {
     match ty {
@@ -372,6 +400,7 @@ pub fn lower(
     groups: &[Sourced<GroupFile>],
     messages: &Sourced<MessagesFile>,
     overrides: &Sourced<Overrides>,
+    codes: crate::codes::CodeSets,
 ) -> Result<Api, Vec<SpecError>> {
     let mut errors = Vec::new();
     let mut out_groups = Vec::new();
@@ -413,7 +442,7 @@ pub fn lower(
                     ));
                 }
             }
-            let lowered = lower_method(file, &group.group, method, overrides, &mut errors);
+            let lowered = lower_method(file, &group.group, method, overrides, &codes, &mut errors);
             for name in [&lowered.request_type, &lowered.response_type] {
                 if let Some(other) = type_names.insert(name.clone(), &method.name) {
                     errors.push(SpecError::new(
@@ -443,8 +472,15 @@ pub fn lower(
             methods.push(lowered);
         }
         methods.sort_by(|a, b| a.name.cmp(&b.name));
-        let shared = crate::share::shared_types(&methods);
-        out_groups.push(Group { name: group.group.clone(), module, file: file.to_owned(), methods, shared });
+        // Shared types are found once the domain shapes are applied (see `lower_all`).
+        out_groups.push(Group {
+            name: group.group.clone(),
+            module,
+            file: file.to_owned(),
+            methods,
+            shared: Vec::new(),
+            domain_types: Vec::new(),
+        });
     }
     out_groups.sort_by(|a, b| a.module.cmp(&b.module));
 
@@ -458,9 +494,9 @@ pub fn lower(
         }
     }
 
-    let messages = lower_messages(messages, overrides, &mut errors);
+    let messages = lower_messages(messages, overrides, &codes, &mut errors);
     if errors.is_empty() {
-        Ok(Api { groups: out_groups, messages })
+        Ok(Api { groups: out_groups, messages, codes, model: Vec::new() })
     } else {
         Err(errors)
     }
@@ -471,11 +507,18 @@ fn lower_method(
     group: &str,
     method: &spec::Method,
     overrides: &Sourced<Overrides>,
+    codes: &crate::codes::CodeSets,
     errors: &mut Vec<SpecError>,
 ) -> Method {
     let over = overrides.value.methods.get(&method.name);
-    let mut lowerer =
-        Lowerer { file, owner: &method.name, overrides: FieldOverrides::new(over.map(|o| &o.fields)), errors };
+    let mut lowerer = Lowerer {
+        file,
+        group,
+        codes,
+        owner: &method.name,
+        overrides: FieldOverrides::new(over.map(|o| &o.fields)),
+        errors,
+    };
     let request_type = naming::request_type(&method.name);
     let response_type = naming::response_type(&method.name);
     let module = naming::method_module(group, &method.name);
@@ -544,6 +587,7 @@ fn lower_method(
         doc_url: over.and_then(|o| o.doc_url.clone()).or_else(|| method.doc_url.clone()),
         aliases: method.aliases.iter().chain(over.map(|o| o.aliases.iter()).into_iter().flatten()).cloned().collect(),
         known_as: method.known_as.clone(),
+        moved: BTreeMap::new(),
     }
 }
 
@@ -685,6 +729,7 @@ fn lower_paging(lowerer: &mut Lowerer<'_>, paging: Paging, typed: &Typed) -> Opt
 fn lower_messages(
     messages: &Sourced<MessagesFile>,
     overrides: &Sourced<Overrides>,
+    codes: &crate::codes::CodeSets,
     errors: &mut Vec<SpecError>,
 ) -> Messages {
     let file = messages.file.as_str();
@@ -724,8 +769,14 @@ fn lower_messages(
             continue;
         }
         let over = overrides.value.messages.get(&message.name);
-        let mut lowerer =
-            Lowerer { file, owner: &message.name, overrides: FieldOverrides::new(over.map(|o| &o.fields)), errors };
+        let mut lowerer = Lowerer {
+            file,
+            group: "messages",
+            codes,
+            owner: &message.name,
+            overrides: FieldOverrides::new(over.map(|o| &o.fields)),
+            errors,
+        };
         // Each message has its own namespace: a message added later never renames the
         // nested types of another.
         let mut ns = Namespace::new();
@@ -745,6 +796,7 @@ fn lower_messages(
             doc: over.and_then(|o| o.doc.clone()).or_else(|| message.doc.clone()),
             module: naming::message_module(&message.name),
             nested: ns.into_sorted(),
+            moved: BTreeMap::new(),
         });
     }
     for name in overrides.value.messages.keys() {
@@ -758,4 +810,26 @@ fn lower_messages(
     }
     out.sort_by(|a, b| (a.tag.is_none(), a.tag, &a.body.name).cmp(&(b.tag.is_none(), b.tag, &b.body.name)));
     Messages { file: file.to_owned(), messages: out }
+}
+
+/// Lowers the spec, applies the domain shapes, then finds each group's shared types.
+pub fn lower_all(
+    groups: &[Sourced<GroupFile>],
+    messages: &Sourced<MessagesFile>,
+    overrides: &Sourced<Overrides>,
+    codes: crate::codes::CodeSets,
+    shapes: &Sourced<crate::spec::ShapesFile>,
+) -> Result<Api, Vec<SpecError>> {
+    let mut api = lower(groups, messages, overrides, codes)?;
+    crate::shapes::apply(&mut api, shapes)?;
+    for group in &mut api.groups {
+        group.shared = crate::share::shared_types(&group.methods);
+        group.domain_types = api
+            .model
+            .iter()
+            .filter(|m| m.declared && m.features.contains(&group.module))
+            .map(|m| m.body.name.clone())
+            .collect();
+    }
+    Ok(api)
 }

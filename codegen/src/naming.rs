@@ -50,20 +50,6 @@ const RESERVED_TYPES: &[&str] = &[
     "Unpin",
 ];
 
-/// The code sets of the SDK's core (`crate::codes`), which fields may be typed with.
-pub const CODE_SETS: &[&str] = &["OrderStatus", "MainStatus", "AfterSaleType", "AfterSaleStatus", "ProductStatus"];
-
-/// The code set a field of this JSON name holds wherever the platform sends it.
-pub fn code_set_by_name(wire: &str) -> Option<&'static str> {
-    match wire {
-        "order_status" => Some("OrderStatus"),
-        "main_status" => Some("MainStatus"),
-        "aftersale_type" => Some("AfterSaleType"),
-        "aftersale_status" => Some("AfterSaleStatus"),
-        _ => None,
-    }
-}
-
 /// The module of a group's shared nested types (`api/<group>/shared.rs`): no method's module
 /// may take the name.
 pub const SHARED_MODULE: &str = "shared";

@@ -3,12 +3,22 @@
 //! the field's type, otherwise synthesised from the types (IDs above 2^53 included), so
 //! the bundled gateway and the per-method tests have a well-formed value for everything.
 
-use crate::ir::{Api, FieldIr, Messages, ResponseShape, RustType, Struct};
+use crate::ir::{Api, FieldIr, Messages, ModelStruct, ResponseShape, RustType, Struct, Typed};
 use crate::types::TypeExpr;
 use serde_json::{Map, Number, Value};
 
 /// An ID beyond 2^53: a JavaScript double would lose it, so it proves lossless decoding.
 pub const BIG_ID: i64 = 7_301_111_111_111_111_111;
+
+/// The prefix under which the domain types join a method's nested types for sampling (no
+/// nested type's name holds `::`).
+const MODEL: &str = "model::";
+
+/// A namespace's nested types and the domain types, for sampling.
+fn with_model(nested: &[Struct], api_model: &[ModelStruct]) -> Vec<Struct> {
+    let model = api_model.iter().map(|m| Struct { name: format!("{MODEL}{}", m.body.name), ..m.body.clone() });
+    nested.iter().cloned().chain(model).collect()
+}
 
 /// Builds the samples of every method, keyed by method name.
 pub fn method_samples(api: &Api) -> Value {
@@ -17,6 +27,8 @@ pub fn method_samples(api: &Api) -> Value {
         for method in &group.methods {
             let sample = match &method.typed {
                 Some(typed) => {
+                    let nested = with_model(&typed.nested, &api.model);
+                    let typed = &Typed { nested, ..typed.clone() };
                     let request = object(&typed.request, &typed.nested);
                     let response = match &typed.response {
                         ResponseShape::Object(s) => object(s, &typed.nested),
@@ -34,11 +46,11 @@ pub fn method_samples(api: &Api) -> Value {
 
 /// Builds the sample `data` of every message, keyed by tag (by type name where the tag is
 /// unpublished).
-pub fn message_samples(messages: &Messages) -> Value {
+pub fn message_samples(messages: &Messages, model: &[ModelStruct]) -> Value {
     let mut out = Map::new();
     for message in &messages.messages {
         let key = message.tag.map_or_else(|| message.body.name.clone(), |tag| tag.to_string());
-        out.insert(key, object(&message.body, &message.nested));
+        out.insert(key, object(&message.body, &with_model(&message.nested, model)));
     }
     Value::Object(out)
 }
@@ -52,7 +64,7 @@ fn object(s: &Struct, nested: &[Struct]) -> Value {
 }
 
 fn field_value(field: &FieldIr, nested: &[Struct]) -> Value {
-    let code_set = matches!(field.ty, RustType::CodeSet { .. });
+    let code_set = matches!(field.ty, RustType::CodeSet { .. } | RustType::CodeList { .. });
     // An empty example of an id would read as absent.
     let id = matches!(&field.ty, RustType::Id { .. })
         || matches!(&field.ty, RustType::Vec(item) if matches!(**item, RustType::Id { .. }));
@@ -120,10 +132,14 @@ fn synth(ty: &RustType, spec: &TypeExpr, wire: &str, nested: &[Struct]) -> Value
         (RustType::F64, _) => Value::from(1.5),
         (RustType::Bool, _) => Value::Bool(true),
         (RustType::CodeSet { text: false, .. }, _) => Value::from(2),
-        (RustType::CodeSet { text: true, .. }, _) => Value::String("2".to_owned()),
+        (RustType::CodeSet { text: true, .. } | RustType::CodeList { .. }, _) => Value::String("2".to_owned()),
         (RustType::Id { text: false, .. }, _) => Value::from(BIG_ID),
         (RustType::Id { text: true, .. }, _) => Value::String(BIG_ID.to_string()),
         (RustType::Value, _) => Value::Object(Map::new()),
+        (RustType::Model(name), _) => match nested.iter().find(|s| s.name == format!("{MODEL}{name}")) {
+            Some(s) => object(s, nested),
+            None => Value::Object(Map::new()),
+        },
         (RustType::Named(name), _) => match nested.iter().find(|s| &s.name == name) {
             Some(s) => object(s, nested),
             None => Value::Object(Map::new()),

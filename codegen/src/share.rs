@@ -155,6 +155,7 @@ mod tests {
             doc_url: None,
             aliases: vec![],
             known_as: vec![],
+            moved: Default::default(),
         }
     }
 

@@ -280,6 +280,9 @@ pub struct FieldOverride {
     /// Replaces the spec's `code_set`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_set: Option<String>,
+    /// With `code_set`: the field is one string of codes joined by `,` (`"2,3"`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub joined_codes: bool,
     /// The identifier type (`ProductId`) instead of the one the field's name gives, or
     /// `none` to keep the wire's own type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -291,4 +294,73 @@ pub struct FieldOverride {
 
 fn is_false(value: &bool) -> bool {
     !*value
+}
+
+/// `api-spec/codes.json`: the code sets, the statuses and types the platform sends as bare
+/// numbers. Each becomes an open newtype in `doudian_sdk::codes` with a constant per value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodesFile {
+    /// Sorted as they are listed in the generated docs.
+    pub code_sets: Vec<CodeSet>,
+}
+
+/// One code set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeSet {
+    /// The Rust type (`OrderStatus`).
+    pub name: String,
+    /// What the codes say (the first paragraph of the type's rustdoc).
+    pub doc: String,
+    /// JSON names of the fields that hold this set wherever they appear in requests,
+    /// replies and pushes (within `groups`, when given). Any other field takes the set
+    /// through a `code_set` entry in the spec or in `overrides.json`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+    /// The groups (as the platform spells them, `messages` for pushes) where `fields`
+    /// applies; everywhere when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+    /// Where the values come from (informational).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The values the SDK names.
+    pub values: Vec<CodeValue>,
+}
+
+/// One named value of a code set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeValue {
+    /// The constant (`AWAITING_SHIPMENT`).
+    pub name: String,
+    /// The wire number.
+    pub value: i64,
+    /// The platform's Chinese label.
+    pub label: String,
+    /// What the value means.
+    pub doc: String,
+}
+
+/// `api-spec/shapes.json`: named domain shapes (see `codegen::shapes`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShapesFile {
+    /// The shapes.
+    pub shapes: Vec<Shape>,
+}
+
+/// One named shape: the objects at its places become one type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shape {
+    /// The Rust type (`Order`).
+    pub name: String,
+    /// What it is (its rustdoc).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    /// `<method> <path>` (`order.searchList response.shop_order_list[]`) or
+    /// `message <Name> <path>` (`message TradeAddressChanged addr_struct`).
+    pub places: Vec<String>,
 }

@@ -4,11 +4,17 @@ use codegen::{Input, SpecFile};
 
 const GROUP: &str = "api-spec/groups/order.json";
 
+/// One code set, typed by name on `order_status`.
+const CODES: &str = r#"{"code_sets": [{"name": "OrderStatus", "doc": "An order's status.", "fields": ["order_status"],
+  "values": [{"name": "SHIPPED", "value": 3, "label": "已发货", "doc": "Shipped."}]}]}"#;
+
 fn input(groups: &[(&str, &str)], messages: &str, overrides: &str) -> Input {
     Input {
         groups: groups.iter().map(|(path, text)| SpecFile { path: path.to_string(), text: text.to_string() }).collect(),
         messages: SpecFile { path: "api-spec/messages.json".into(), text: messages.into() },
         overrides: SpecFile { path: "api-spec/overrides.json".into(), text: overrides.into() },
+        codes: SpecFile { path: "api-spec/codes.json".into(), text: CODES.into() },
+        shapes: SpecFile { path: "api-spec/shapes.json".into(), text: r#"{"shapes": []}"#.into() },
     }
 }
 

@@ -21,6 +21,8 @@ fn input(fixture: &Path) -> codegen::Input {
         groups: groups.into_iter().map(|p| spec_file(&spec, p)).collect(),
         messages: spec_file(&spec, spec.join("messages.json")),
         overrides: spec_file(&spec, spec.join("overrides.json")),
+        codes: spec_file(&spec, spec.join("codes.json")),
+        shapes: spec_file(&spec, spec.join("shapes.json")),
     }
 }
 

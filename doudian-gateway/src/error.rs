@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 #[non_exhaustive]
 pub enum GatewayError {
     /// The listening socket could not be opened.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
@@ -25,4 +25,17 @@ pub enum GatewayError {
         /// What went wrong.
         message: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bind_failure_prints_its_cause_once() {
+        let error =
+            GatewayError::Bind { addr: "127.0.0.1:1".parse().unwrap(), source: std::io::Error::other("in use") };
+        assert_eq!(error.to_string(), "cannot listen on 127.0.0.1:1");
+        assert_eq!(doudian_sdk::error::Chain(&error).to_string(), "cannot listen on 127.0.0.1:1: in use");
+    }
 }

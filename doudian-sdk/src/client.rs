@@ -244,14 +244,46 @@ impl Client {
     }
 
     /// Calls any method by name with JSON parameters (text, canonicalised before signing),
-    /// returning `data` as JSON. For methods the spec lacks, or tools like the CLI.
+    /// returning `data` as JSON. For methods the spec lacks, or tools like the CLI. Text
+    /// that is not a JSON object is an [`Error::InvalidRequest`], and nothing is sent.
     pub async fn call_json(
         &self,
         method: &str,
         params_json: &str,
         options: &CallOptions,
     ) -> Result<Response<serde_json::Value>> {
-        let param_json = sign::canonical_param_json(params_json)?;
+        self.call_by_name(method, sign::canonical_param_json(params_json)?, options).await
+    }
+
+    /// [`Client::call_json`] with the parameters as a JSON value (an object; `null` means
+    /// none).
+    ///
+    /// ```no_run
+    /// # async fn run(client: doudian_sdk::Client) -> doudian_sdk::Result<()> {
+    /// use doudian_sdk::CallOptions;
+    /// use serde_json::json;
+    ///
+    /// let brands = client.call_value("shop.brandList", &json!({}), &CallOptions::default()).await?;
+    /// println!("{}", brands.data());
+    /// # Ok(()) }
+    /// ```
+    pub async fn call_value(
+        &self,
+        method: &str,
+        params: &serde_json::Value,
+        options: &CallOptions,
+    ) -> Result<Response<serde_json::Value>> {
+        self.call_by_name(method, sign::to_canonical_json(params)?, options).await
+    }
+
+    /// A call by name with canonical `param_json`: retried after an ambiguous failure only
+    /// when the catalog knows the method reads.
+    async fn call_by_name(
+        &self,
+        method: &str,
+        param_json: String,
+        options: &CallOptions,
+    ) -> Result<Response<serde_json::Value>> {
         let read_only = crate::catalog::find(method).is_some_and(|m| m.read_only);
         let call = Call::new(self, method, param_json, read_only, options);
         self.call(&call, decode_data::<serde_json::Value>).await

@@ -3,9 +3,12 @@
 //! Each is a newtype over the wire number with named constants for the values the SDK
 //! knows; any other value is kept as it came (the platform adds values without notice, and
 //! a closed enum would then fail to decode). `Debug` shows the name when it is known.
-//! They decode from a number or a string of digits, like every integer the SDK reads, and
-//! the generated types use them wherever the platform sends them (`order_status`,
-//! `main_status`, `aftersale_type`, `aftersale_status`, a product's `status`).
+//! They decode from a number or a string of digits, like every integer the SDK reads. The
+//! sets are data (`api-spec/codes.json`, generated into `api/codes.rs`); the generated
+//! types use them on both sides of a call, wherever the platform sends or takes them
+//! (`order_status`, `main_status`, `aftersale_type`, `aftersale_status`, an order's
+//! `order_type`, a product's `status` and `check_status`), and a setter takes the set or
+//! its raw number: `CombineStatus::new().order_status(OrderStatus::AWAITING_SHIPMENT)`.
 //!
 //! ```
 //! use doudian_sdk::codes::OrderStatus;
@@ -18,8 +21,8 @@
 //! assert_eq!(format!("{:?}", OrderStatus::from(42)), "OrderStatus(42)");
 //! ```
 
-use std::fmt;
-
+/// One code set: an open newtype over the wire number with a constant per known value.
+/// Invoked by the generated `api/codes.rs`.
 macro_rules! code_set {
     (
         $(#[$doc:meta])*
@@ -59,8 +62,8 @@ macro_rules! code_set {
             pub const KNOWN: &'static [Self] = &[$( Self::$constant ),*];
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 match self.name() {
                     Some(name) => write!(f, "{}::{}({})", stringify!($name), name, self.0),
                     None => write!(f, "{}({})", stringify!($name), self.0),
@@ -68,8 +71,8 @@ macro_rules! code_set {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 write!(f, "{}", self.0)
             }
         }
@@ -98,6 +101,24 @@ macro_rules! code_set {
             }
         }
 
+        impl From<$name> for crate::codes::Joined<$name> {
+            fn from(code: $name) -> Self {
+                crate::codes::Joined(vec![code])
+            }
+        }
+
+        impl From<Vec<$name>> for crate::codes::Joined<$name> {
+            fn from(codes: Vec<$name>) -> Self {
+                crate::codes::Joined(codes)
+            }
+        }
+
+        impl<const N: usize> From<[$name; N]> for crate::codes::Joined<$name> {
+            fn from(codes: [$name; N]) -> Self {
+                crate::codes::Joined(codes.to_vec())
+            }
+        }
+
         impl crate::de::Lenient for $name {
             fn lenient<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 <i64 as crate::de::Lenient>::lenient(deserializer).map(Self)
@@ -109,95 +130,59 @@ macro_rules! code_set {
     };
 }
 
-code_set! {
-    /// An order's status (`order_status`).
-    OrderStatus {
-        /// Created, not paid yet (cash-on-delivery orders: not confirmed yet).
-        AWAITING_PAYMENT = 1, "待支付";
-        /// Paid and being prepared: the only status in which an order can be shipped.
-        AWAITING_SHIPMENT = 2, "备货中";
-        /// Shipped (every parcel).
-        SHIPPED = 3, "已发货";
-        /// Cancelled.
-        CANCELED = 4, "已取消";
-        /// Completed: received by the buyer.
-        COMPLETED = 5, "已完成";
-        /// Some of its parcels shipped.
-        PARTLY_SHIPPED = 101, "部分发货";
+pub use crate::api::codes::*;
+
+pub(crate) use code_set;
+
+/// Codes of one set sent as one string joined by `,` (`"2,3"`): the filters that take
+/// several statuses at once. A setter takes one code, an array or a `Vec` of them.
+///
+/// ```
+/// use doudian_sdk::codes::{Joined, OrderStatus};
+///
+/// let two: Joined<OrderStatus> = [OrderStatus::AWAITING_SHIPMENT, OrderStatus::SHIPPED].into();
+/// assert_eq!(serde_json::to_string(&two).unwrap(), r#""2,3""#);
+/// assert_eq!(Joined::<OrderStatus>::parse(" 2, 3").unwrap(), two);
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Joined<C>(pub Vec<C>);
+
+impl<C> Default for Joined<C> {
+    fn default() -> Self {
+        Joined(Vec::new())
     }
 }
 
-code_set! {
-    /// An order's main status (`main_status`): [`OrderStatus`] with the payment split out.
-    MainStatus {
-        /// Not paid yet.
-        AWAITING_PAYMENT = 1, "待支付";
-        /// Being prepared.
-        PREPARING = 2, "备货中";
-        /// Shipped (every parcel).
-        SHIPPED = 3, "已发货";
-        /// Cancelled.
-        CANCELED = 4, "已取消";
-        /// Completed.
-        COMPLETED = 5, "已完成";
-        /// Some of its parcels shipped.
-        PARTLY_SHIPPED = 101, "部分发货";
-        /// Partly paid (instalments, deposits).
-        PARTLY_PAID = 103, "部分支付";
-        /// Paid: awaiting shipment.
-        PAID = 105, "已支付";
+impl<C: From<i64>> Joined<C> {
+    /// Reads `"2,3"` (spaces around a code are allowed; an empty text is no code). A part
+    /// that is not a whole number is an error naming it.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.trim().is_empty() {
+            return Ok(Joined(Vec::new()));
+        }
+        text.split(',')
+            .map(|part| {
+                part.trim().parse::<i64>().map(C::from).map_err(|_| format!("`{part}` in `{text}` is not a code"))
+            })
+            .collect::<Result<Vec<C>, String>>()
+            .map(Joined)
     }
 }
 
-code_set! {
-    /// What an after-sale request asks for (`aftersale_type`).
-    AfterSaleType {
-        /// Return the goods and refund.
-        RETURN_AND_REFUND = 0, "退货退款";
-        /// Refund only; the goods were shipped.
-        REFUND_AFTER_SHIPMENT = 1, "已发货仅退款";
-        /// Refund only; the goods were not shipped.
-        REFUND_BEFORE_SHIPMENT = 2, "未发货仅退款";
-        /// Exchange the goods.
-        EXCHANGE = 3, "换货";
-        /// A price-protection refund.
-        PRICE_PROTECTION = 6, "价保";
-        /// Send missing goods again.
-        RESEND = 7, "补寄";
-        /// Repair.
-        REPAIR = 8, "维修";
+impl<C: Copy + Into<i64>> serde::Serialize for Joined<C> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let text: Vec<String> = self.0.iter().map(|code| Into::<i64>::into(*code).to_string()).collect();
+        serializer.serialize_str(&text.join(","))
     }
 }
 
-code_set! {
-    /// Where an after-sale request stands (`aftersale_status`).
-    AfterSaleStatus {
-        /// Waiting for the seller to agree.
-        AWAITING_SELLER = 6, "待商家处理";
-        /// Return agreed: waiting for the buyer to send the goods back.
-        AWAITING_RETURN = 7, "待买家退货";
-        /// The buyer sent the goods back: waiting for the seller to receive them.
-        RETURN_SHIPPED = 11, "待商家收货";
-        /// Refunded (or exchanged): done.
-        SUCCEEDED = 12, "售后成功";
-        /// The seller refused the request.
-        REFUSED = 27, "商家拒绝";
-        /// Closed without success.
-        FAILED = 28, "售后失败";
-        /// The seller refused the refund after the return.
-        REFUND_REFUSED_AFTER_RETURN = 29, "退货后拒绝退款";
+impl<C: From<i64>> crate::de::Lenient for Joined<C> {
+    fn lenient<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self::lenient_option(deserializer)?.unwrap_or_default())
     }
-}
-
-code_set! {
-    /// A product's status (`status` of `product.detail`, `product.listV2`).
-    ProductStatus {
-        /// On sale.
-        ON_SALE = 0, "上架";
-        /// Off the shelf.
-        OFF_SHELF = 1, "下架";
-        /// Deleted.
-        DELETED = 2, "已删除";
+    fn lenient_option<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+        let text = <String as crate::de::Lenient>::lenient_option(deserializer)?;
+        text.map(|text| Joined::parse(&text).map_err(serde::de::Error::custom)).transpose()
     }
 }
 
@@ -235,5 +220,20 @@ mod tests {
         assert!(serde_json::from_str::<OrderStatus>("\"two\"").is_err());
         assert_eq!(serde_json::to_string(&OrderStatus::SHIPPED).unwrap(), "3");
         assert_eq!(serde_json::to_string(&Some(Digits(OrderStatus::SHIPPED))).unwrap(), "\"3\"");
+    }
+
+    #[test]
+    fn joined_codes_go_as_one_text_and_come_back_from_text_or_a_number() {
+        use crate::de::Lenient;
+        let joined = |json: &str| Joined::<OrderStatus>::lenient(&mut serde_json::Deserializer::from_str(json));
+        assert_eq!(joined(r#""2,3""#).unwrap(), Joined(vec![OrderStatus::AWAITING_SHIPMENT, OrderStatus::SHIPPED]));
+        assert_eq!(joined("2").unwrap(), Joined::from(OrderStatus::AWAITING_SHIPMENT));
+        assert_eq!(joined("null").unwrap(), Joined::default());
+        assert_eq!(joined(r#""""#).unwrap(), Joined::default());
+        let error = joined(r#""2,x""#).unwrap_err().to_string();
+        assert!(error.contains("`x` in `2,x` is not a code"), "{error}");
+        let one: Joined<MainStatus> = vec![MainStatus::PAID].into();
+        assert_eq!(serde_json::to_string(&one).unwrap(), r#""105""#);
+        assert_eq!(serde_json::to_string(&Joined::<MainStatus>::default()).unwrap(), r#""""#);
     }
 }

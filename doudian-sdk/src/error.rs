@@ -36,9 +36,14 @@ pub enum Error {
     /// reading the material, the upload address, or the PUT of the bytes.
     #[error(transparent)]
     Upload(Box<UploadError>),
-    /// The client or a call is configured wrongly (missing credentials, bad parameters).
+    /// The client or a call is configured wrongly (missing credentials, no shop to act for).
     #[error("configuration error: {0}")]
     Config(String),
+    /// A request could not be built, so nothing was sent: parameters that do not serialise
+    /// to a JSON object, JSON text that does not parse, a textual id where the platform
+    /// takes a number, a page size out of the method's range.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
     /// The token store failed to load or save a token.
     #[error("token store error: {message}")]
     TokenStore {
@@ -112,6 +117,9 @@ pub enum TransportKind {
 }
 
 /// A transport failure. Never carries the URL: the access token rides in its query.
+///
+/// Its message names the method and the kind of failure; the underlying error is its
+/// [`source`](std::error::Error::source) only, so a chain printer ([`Chain`]) shows it once.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct TransportError {
@@ -126,18 +134,14 @@ pub struct TransportError {
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
-            TransportKind::Connect => write!(f, "{}: could not connect", self.method)?,
-            TransportKind::Timeout => write!(f, "{}: timed out", self.method)?,
-            TransportKind::Io => write!(f, "{}: connection failed during the call", self.method)?,
-            TransportKind::Status(status) => write!(f, "{}: HTTP status {status}", self.method)?,
+            TransportKind::Connect => write!(f, "{}: could not connect", self.method),
+            TransportKind::Timeout => write!(f, "{}: timed out", self.method),
+            TransportKind::Io => write!(f, "{}: connection failed during the call", self.method),
+            TransportKind::Status(status) => write!(f, "{}: HTTP status {status}", self.method),
             TransportKind::BodyTooLarge { limit } => {
-                write!(f, "{}: response larger than the {limit}-byte limit", self.method)?
+                write!(f, "{}: response larger than the {limit}-byte limit", self.method)
             }
         }
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
-        }
-        Ok(())
     }
 }
 
@@ -303,7 +307,8 @@ impl fmt::Display for UploadFailure {
 
 /// A failed binary material upload: the step, what happened, and what the server said.
 /// Never carries a URL or a credential: the `auth_query` URL and the upload `Authorization`
-/// are both credentials.
+/// are both credentials. The underlying error is its [`source`](std::error::Error::source)
+/// only, never part of its message, so a chain printer ([`Chain`]) shows it once.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct UploadError {
@@ -344,10 +349,8 @@ impl UploadError {
 impl fmt::Display for UploadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "upload failed at {}: {}", self.step, self.failure)?;
-        match (&self.source, self.detail.is_empty()) {
-            (_, false) => write!(f, ": {}", self.detail)?,
-            (Some(source), true) => write!(f, ": {source}")?,
-            (None, true) => {}
+        if !self.detail.is_empty() {
+            write!(f, ": {}", self.detail)?;
         }
         if !self.excerpt.is_empty() {
             write!(f, "; reply: {}", self.excerpt)?;
@@ -580,6 +583,10 @@ impl Error {
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Error::Config(message.into())
     }
+
+    pub(crate) fn invalid_request(message: impl Into<String>) -> Self {
+        Error::InvalidRequest(message.into())
+    }
 }
 
 /// Transport failures after which the request may have been processed.
@@ -639,12 +646,56 @@ pub(crate) mod tests {
             Chain(&nested).to_string(),
             "shared store error: outer: token store error: cannot write t.json: Permission denied"
         );
-        // A parent that already prints its cause (a transport error) does not get it twice.
+        // A transport error's cause comes from `source()`, after its own message.
         let transport =
             Error::from(TransportError { method: "m".into(), kind: TransportKind::Io, source: Some(Box::new(io())) });
         assert_eq!(Chain(&transport).to_string(), "m: connection failed during the call: Permission denied");
+        // A third-party parent that prints its cause as well does not get it twice.
+        let store = Error::Store { message: "x: Permission denied".into(), source: Some(Box::new(io())) };
+        assert_eq!(Chain(&store).to_string(), "shared store error: x: Permission denied");
         // No cause: the error alone.
         assert_eq!(Chain(&Error::config("x")).to_string(), "configuration error: x");
+    }
+
+    /// Every message of an error and its causes, joined without any de-duplication: what a
+    /// chain printer that trusts the convention (anyhow's `{:#}`, say) shows.
+    fn every_level(error: &(dyn std::error::Error + 'static)) -> String {
+        let mut levels = vec![error.to_string()];
+        let mut cause = error.source();
+        while let Some(next) = cause {
+            levels.push(next.to_string());
+            cause = next.source();
+        }
+        levels.join(": ")
+    }
+
+    #[test]
+    fn errors_with_a_source_leave_it_out_of_their_message() {
+        let reset = || Box::new(std::io::Error::other("connection reset"));
+        let transport =
+            Error::from(TransportError { method: "m".into(), kind: TransportKind::Io, source: Some(reset()) });
+        let upload = Error::from(UploadError {
+            step: UploadStep::Put,
+            failure: UploadFailure::Transport(TransportKind::Io),
+            detail: String::new(),
+            excerpt: String::new(),
+            log_id: "L1".into(),
+            source: Some(reset()),
+        });
+        let wrapped = Error::Store { message: "outer".into(), source: Some(Box::new(transport)) };
+        for error in [&upload, &wrapped] {
+            for printed in [every_level(error), Chain(error).to_string()] {
+                assert_eq!(printed.matches("connection reset").count(), 1, "{printed}");
+            }
+        }
+        assert_eq!(
+            Chain(&upload).to_string(),
+            "upload failed at the PUT of the bytes: the connection failed during the exchange (log_id L1): connection reset"
+        );
+        assert_eq!(
+            every_level(&wrapped),
+            "shared store error: outer: m: connection failed during the call: connection reset"
+        );
     }
 
     /// A platform error of `order.searchList` with these codes (for tests across the crate).
@@ -776,6 +827,7 @@ pub(crate) mod tests {
         assert!(classes(&Error::from(VerifyError::BadSignature)).is_empty());
         let store = Error::Store { message: "x".into(), source: None };
         assert!(classes(&store).is_empty());
+        assert!(classes(&Error::invalid_request("x")).is_empty(), "nothing was sent, and it would fail again");
     }
 
     #[test]
@@ -871,7 +923,7 @@ pub(crate) mod tests {
             kind: TransportKind::Io,
             source: Some(Box::new(std::io::Error::other("reset"))),
         };
-        assert_eq!(with_source.to_string(), "m: connection failed during the call: reset");
+        assert_eq!(with_source.to_string(), "m: connection failed during the call", "the cause is source()'s");
         assert_eq!(std::error::Error::source(&with_source).map(|s| s.to_string()).as_deref(), Some("reset"));
         assert!(std::error::Error::source(&TransportError {
             method: "m".into(),
@@ -885,6 +937,7 @@ pub(crate) mod tests {
         d.log_id = "L".into();
         assert_eq!(d.to_string(), "m: cannot decode reply at `data`: bad (log_id L)");
         assert_eq!(Error::config("no key").to_string(), "configuration error: no key");
+        assert_eq!(Error::invalid_request("not JSON").to_string(), "invalid request: not JSON");
     }
 
     #[test]
@@ -929,7 +982,7 @@ pub(crate) mod tests {
         assert_eq!(e.to_string(), "upload failed at the PUT of the bytes: the reply is not the documented shape");
         assert!(std::error::Error::source(&e).is_none());
         e.source = Some(Box::new(std::io::Error::other("eof")));
-        assert_eq!(e.to_string(), "upload failed at the PUT of the bytes: the reply is not the documented shape: eof");
+        assert_eq!(e.to_string(), "upload failed at the PUT of the bytes: the reply is not the documented shape");
         assert_eq!(std::error::Error::source(&e).map(|s| s.to_string()).as_deref(), Some("eof"));
         e.detail = "no success field".into();
         e.excerpt = "{}".into();

@@ -31,7 +31,7 @@
 //! On the wire each field keeps the type the platform gives it: the sign covers the exact
 //! `param_json`, and `123` and `"123"` sign differently. A field the platform takes as a
 //! number cannot carry a textual id; building that request fails with
-//! [`Error::Config`](crate::Error) before anything is sent.
+//! [`Error::InvalidRequest`](crate::Error::InvalidRequest) before anything is sent.
 
 use serde::de::{self, Deserializer, Unexpected};
 use serde::ser::{Error as _, Serializer};

@@ -9,7 +9,7 @@
 //!    `event-sign` over the body bytes exactly as received, then parses the records;
 //! 2. answer [`SUCCESS_REPLY`] at once (the platform expects a reply within about 2 s) and
 //!    process the records afterwards;
-//! 3. optionally drop redeliveries with a [`SeenMessages`] store ([`first_time_only`]);
+//! 3. optionally drop redeliveries with a [`SeenStore`] ([`first_time_only`]);
 //! 4. [`PushRecord::decode`] turns each record into a typed [`PushEvent`].
 //!
 //! Decisions:
@@ -24,9 +24,9 @@
 //!
 //! ```rust
 //! use doudian_sdk::push::{sign_push_body, PushEvent, PushVerifier, SUCCESS_REPLY};
-//! use doudian_sdk::{AppSecret, SignMethod};
+//! use doudian_sdk::SignMethod;
 //!
-//! let verifier = PushVerifier::new("7012345678901234567", AppSecret::new("secret"));
+//! let verifier = PushVerifier::new("7012345678901234567", "secret");
 //! let body = br#"[{"tag":"0","msg_id":"0","data":"2023-11-15 06:13:20"}]"#;
 //! let event_sign = sign_push_body("7012345678901234567", "secret", body, SignMethod::Md5);
 //!
@@ -118,8 +118,8 @@ impl fmt::Debug for PushVerifier {
 
 impl PushVerifier {
     /// A verifier accepting md5 signatures (the documented form).
-    pub fn new(app_key: impl Into<String>, app_secret: AppSecret) -> Self {
-        PushVerifier { app_key: app_key.into(), app_secret, hmac: None }
+    pub fn new(app_key: impl Into<String>, app_secret: impl Into<AppSecret>) -> Self {
+        PushVerifier { app_key: app_key.into(), app_secret: app_secret.into(), hmac: None }
     }
 
     /// Also accept hmac-sha256 signatures (unverified against the platform; off by default).
@@ -148,9 +148,9 @@ impl PushVerifier {
     ///
     /// ```rust
     /// use doudian_sdk::push::{sign_push_body, PushVerifier};
-    /// use doudian_sdk::{AppSecret, SignMethod};
+    /// use doudian_sdk::SignMethod;
     ///
-    /// let verifier = PushVerifier::new("key", AppSecret::new("secret"));
+    /// let verifier = PushVerifier::new("key", "secret");
     /// let body = b"[]";
     /// let sign = sign_push_body("key", "secret", body, SignMethod::Md5);
     /// let headers = [("App-Id", "key"), ("Event-Sign", sign.as_str()), ("Content-Type", "application/json")];
@@ -498,39 +498,69 @@ pub fn parse_body(body: &[u8]) -> Result<Vec<PushRecord>, Error> {
         .collect()
 }
 
-/// Remembers which `msg_id`s were already handled, so a redelivered push is processed once.
-pub trait SeenMessages {
-    /// `true` the first time `msg_id` is offered (and remembers it), `false` afterwards.
-    fn first_time(&self, msg_id: &str) -> bool;
+/// Remembers which `msg_id`s were already handled, so a redelivered push is processed once:
+/// in memory ([`RecentMessages`]), or shared between processes (`redis::RedisSeenStore`,
+/// a database), hence asynchronous and fallible. An `Arc` of a store is one too.
+pub trait SeenStore: Send + Sync + 'static {
+    /// `Ok(true)` the first time `msg_id` is offered (and remembers it), `Ok(false)` after.
+    fn first_time<'a>(&'a self, msg_id: &'a str) -> BoxFuture<'a, Result<bool, Error>>;
+    /// Forgets `msg_id`, so that a redelivery is processed (handling it failed).
+    fn forget<'a>(&'a self, msg_id: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+}
 
-    /// Forgets `msg_id`, for when handling it failed and a redelivery should be processed.
-    fn forget(&self, msg_id: &str) {
-        let _ = msg_id;
+impl<S: SeenStore + ?Sized> SeenStore for Arc<S> {
+    fn first_time<'a>(&'a self, msg_id: &'a str) -> BoxFuture<'a, Result<bool, Error>> {
+        (**self).first_time(msg_id)
+    }
+    fn forget<'a>(&'a self, msg_id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        (**self).forget(msg_id)
     }
 }
 
-/// The records whose `msg_id` is seen for the first time (records without a `msg_id` are
-/// always kept: they cannot be told apart).
-pub fn first_time_only<S: SeenMessages + ?Sized>(records: Vec<PushRecord>, seen: &S) -> Vec<PushRecord> {
-    records.into_iter().filter(|record| record.msg_id.is_empty() || seen.first_time(&record.msg_id)).collect()
+/// The records whose `msg_id` is seen for the first time, now remembered as seen.
+///
+/// Records without a `msg_id` are always kept: they cannot be told apart. So is a record
+/// the store cannot answer for (logged at `warn`): a push handled twice is better than
+/// one lost.
+pub async fn first_time_only<S: SeenStore + ?Sized>(records: Vec<PushRecord>, seen: &S) -> Vec<PushRecord> {
+    let mut fresh = Vec::with_capacity(records.len());
+    for record in records {
+        if record.msg_id.is_empty() {
+            fresh.push(record);
+            continue;
+        }
+        match seen.first_time(&record.msg_id).await {
+            Ok(true) => fresh.push(record),
+            Ok(false) => tracing::debug!(msg_id = %record.msg_id, "push redelivery dropped"),
+            Err(error) => {
+                tracing::warn!(msg_id = %record.msg_id, error = %crate::error::Chain(&error),
+                    "seen-store failed; processing the push anyway");
+                fresh.push(record);
+            }
+        }
+    }
+    fresh
 }
 
-/// An in-memory [`SeenMessages`] holding the most recent `capacity` ids: memory stays
+/// An in-memory [`SeenStore`] holding the most recent `capacity` ids: memory stays
 /// bounded (about `capacity` × (id length + 64) bytes); the oldest ids are evicted first.
 /// Share it between handlers behind an `Arc`. Memory only: a restart forgets everything.
+/// [`insert`](Self::insert) and [`remove`](Self::remove) answer at once, without the trait.
 ///
 /// ```rust
-/// use doudian_sdk::push::{first_time_only, PushRecord, RecentMessages, SeenMessages};
+/// use doudian_sdk::push::{first_time_only, PushRecord, RecentMessages};
 ///
 /// let seen = RecentMessages::new(2);
-/// assert!(seen.first_time("a"));
-/// assert!(!seen.first_time("a"));
-/// seen.first_time("b");
-/// seen.first_time("c"); // evicts "a"
-/// assert!(seen.first_time("a"));
+/// assert!(seen.insert("a"));
+/// assert!(!seen.insert("a"));
+/// seen.insert("b");
+/// seen.insert("c"); // evicts "a"
+/// assert!(seen.insert("a"));
 ///
+/// # futures_util::future::FutureExt::now_or_never(async {
 /// let records = vec![PushRecord::new("100", "x", "{}"), PushRecord::new("100", "x", "{}")];
-/// assert_eq!(first_time_only(records, &RecentMessages::new(10)).len(), 1);
+/// assert_eq!(first_time_only(records, &RecentMessages::new(10)).await.len(), 1);
+/// # }).unwrap();
 /// ```
 #[derive(Debug)]
 pub struct RecentMessages {
@@ -560,14 +590,9 @@ impl RecentMessages {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, RecentState> {
-        // A panic elsewhere while holding the lock leaves the sets consistent enough to use.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl SeenMessages for RecentMessages {
-    fn first_time(&self, msg_id: &str) -> bool {
+    /// Remembers `msg_id`: `true` when it was not remembered yet (the first time),
+    /// `false` after. The oldest id is evicted when the store is full.
+    pub fn insert(&self, msg_id: &str) -> bool {
         let mut state = self.lock();
         if state.ids.contains(msg_id) {
             return false;
@@ -586,48 +611,36 @@ impl SeenMessages for RecentMessages {
         true
     }
 
-    fn forget(&self, msg_id: &str) {
+    /// Forgets `msg_id`.
+    pub fn remove(&self, msg_id: &str) {
         let mut state = self.lock();
         if state.ids.remove(msg_id) {
             state.oldest_first.retain(|id| &**id != msg_id);
         }
     }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RecentState> {
+        // A panic elsewhere while holding the lock leaves the sets consistent enough to use.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
-/// An asynchronous [`SeenMessages`]: the form a store shared between processes takes
-/// (Redis, a database). Every in-process [`SeenMessages`] is one.
-pub trait SeenStore: Send + Sync + 'static {
-    /// `Ok(true)` the first time `msg_id` is offered (and remembers it), `Ok(false)` after.
-    fn first_time<'a>(&'a self, msg_id: &'a str) -> BoxFuture<'a, Result<bool, Error>>;
-    /// Forgets `msg_id`, so that a redelivery is processed.
-    fn forget<'a>(&'a self, msg_id: &'a str) -> BoxFuture<'a, Result<(), Error>>;
-}
-
-impl<S: SeenMessages + Send + Sync + 'static> SeenStore for S {
+impl SeenStore for RecentMessages {
     fn first_time<'a>(&'a self, msg_id: &'a str) -> BoxFuture<'a, Result<bool, Error>> {
-        let first = SeenMessages::first_time(self, msg_id);
+        let first = self.insert(msg_id);
         Box::pin(async move { Ok(first) })
     }
     fn forget<'a>(&'a self, msg_id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        SeenMessages::forget(self, msg_id);
+        self.remove(msg_id);
         Box::pin(async { Ok(()) })
-    }
-}
-
-impl<S: SeenMessages + ?Sized> SeenMessages for Arc<S> {
-    fn first_time(&self, msg_id: &str) -> bool {
-        (**self).first_time(msg_id)
-    }
-    fn forget(&self, msg_id: &str) {
-        (**self).forget(msg_id)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::{
-        parse_body, shortened, sign_push_body, AppSecret, Arc, Error, PushRecord, PushVerifier, RecentMessages,
-        SeenMessages, SignMethod, VerifyError,
+        first_time_only, parse_body, shortened, sign_push_body, AppSecret, Arc, BoxFuture, Error, PushRecord,
+        PushVerifier, RecentMessages, SeenStore, SignMethod, VerifyError,
     };
 
     const KEY: &str = "app-key";
@@ -676,36 +689,67 @@ mod tests {
         assert_eq!(numbers, vec![PushRecord::new("105", "-7", "{}")]);
     }
 
-    #[test]
-    fn forgetting_through_an_arc_reaches_the_shared_store() {
+    #[tokio::test]
+    async fn the_store_behind_an_arc_and_the_trait_is_the_same_store() {
         let seen = Arc::new(RecentMessages::new(10));
-        let handler_view = Arc::clone(&seen);
-        assert!(SeenMessages::first_time(&handler_view, "m1"));
-        assert!(!SeenMessages::first_time(&handler_view, "m1"));
-        SeenMessages::forget(&handler_view, "m1");
-        assert!(SeenMessages::first_time(&seen, "m1"), "a forgotten id is new again");
-        assert_eq!(seen.len(), 1);
+        let handler_view: Arc<dyn SeenStore> = seen.clone();
+        // The `Arc`'s own impl (method lookup takes it before the `dyn` one behind it).
+        assert!(SeenStore::first_time(&handler_view, "m1").await.unwrap());
+        assert!(!SeenStore::first_time(&handler_view, "m1").await.unwrap());
+        assert!(!seen.insert("m1"), "remembered in the shared store");
+        SeenStore::forget(&handler_view, "m1").await.unwrap();
+        assert!(seen.is_empty(), "forgotten in the shared store");
+        assert!(SeenStore::first_time(&*seen, "m1").await.unwrap(), "a forgotten id is new again");
+        SeenStore::forget(&*seen, "m1").await.unwrap();
+        assert!(seen.is_empty());
     }
 
     #[test]
     fn recent_messages_hold_at_most_their_capacity() {
         let seen = RecentMessages::new(3);
         for id in ["a", "b", "c", "d", "e"] {
-            assert!(SeenMessages::first_time(&seen, id));
+            assert!(seen.insert(id));
             assert!(seen.len() <= 3);
         }
         assert_eq!(seen.len(), 3);
-        assert!(!SeenMessages::first_time(&seen, "e") && !SeenMessages::first_time(&seen, "c"));
-        assert!(SeenMessages::first_time(&seen, "a"), "the oldest ids were dropped");
-        SeenMessages::forget(&seen, "d");
+        assert!(!seen.insert("e") && !seen.insert("c"));
+        assert!(seen.insert("a"), "the oldest ids were dropped");
+        seen.remove("d");
         assert_eq!(seen.len(), 2);
-        // Eviction goes on in arrival order after a forget: "e", then "a".
+        // Eviction goes on in arrival order after a remove: "e", then "a".
         for id in ["f", "g", "h"] {
-            assert!(SeenMessages::first_time(&seen, id));
+            assert!(seen.insert(id));
         }
         assert_eq!(seen.len(), 3);
-        assert!(SeenMessages::first_time(&seen, "e") && SeenMessages::first_time(&seen, "a"));
-        assert!(SeenMessages::first_time(&RecentMessages::new(0), "x"), "a capacity of 0 still remembers one id");
+        assert!(seen.insert("e") && seen.insert("a"));
+        assert!(seen.insert("x") && RecentMessages::new(0).insert("x"), "a capacity of 0 still remembers one id");
+        seen.remove("never seen");
+        assert_eq!(seen.len(), 3);
+    }
+
+    /// Answers from a script: new, seen, or down.
+    struct Scripted(std::sync::Mutex<Vec<Result<bool, ()>>>);
+
+    impl SeenStore for Scripted {
+        fn first_time<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<bool, Error>> {
+            let answer = self.0.lock().unwrap().remove(0);
+            Box::pin(async move { answer.map_err(|()| Error::Store { message: "down".into(), source: None }) })
+        }
+        fn forget<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn first_time_only_keeps_new_records_those_without_an_id_and_those_the_store_cannot_answer_for() {
+        let records: Vec<PushRecord> =
+            ["1", "", "2", "3", "4"].iter().map(|id| PushRecord::new("100", *id, "{}")).collect();
+        // "" is not asked about; "1" is new, "2" seen, "3" unanswered, "4" new.
+        let store = Scripted(std::sync::Mutex::new(vec![Ok(true), Ok(false), Err(()), Ok(true)]));
+        let kept = first_time_only(records, &store).await;
+        let ids: Vec<&str> = kept.iter().map(|r| r.msg_id.as_str()).collect();
+        assert_eq!(ids, ["1", "", "3", "4"]);
+        assert!(store.0.lock().unwrap().is_empty(), "asked once per record with an id");
     }
 
     /// Without the `messages` feature no tag has a type: every record but the test push is

@@ -11,8 +11,8 @@
 //!   quota is known ([`RateLimits::method`]), or an adaptive one where it is not
 //!   ([`Limit::Adaptive`]: unpaced until the first 60000, then just under the rate the
 //!   platform let through, raised slowly while it stays quiet).
-//! - `redis::RedisRateLimiter` (feature `redis`) shares fixed rates between the processes
-//!   of many machines.
+//! - `redis::RedisRateLimiter` (feature `redis`, made by `redis::Redis::rate_limiter`)
+//!   shares fixed rates between the processes of many machines.
 //!
 //! ```
 //! # async fn demo() -> doudian_sdk::Result<()> {
@@ -57,6 +57,21 @@ pub trait RateLimiter: Send + Sync + 'static {
     /// The platform answered a call of `method` sent at `sent_at` with anything but 60000.
     fn answered(&self, method: &str, sent_at: Instant) {
         let _ = (method, sent_at);
+    }
+}
+
+/// A shared limiter is a limiter: several clients paced together hold an `Arc` of one.
+impl<L: RateLimiter + ?Sized> RateLimiter for std::sync::Arc<L> {
+    fn acquire<'a>(&'a self, method: &'a str) -> BoxFuture<'a, ()> {
+        (**self).acquire(method)
+    }
+
+    fn throttled(&self, method: &str, sent_at: Instant) {
+        (**self).throttled(method, sent_at)
+    }
+
+    fn answered(&self, method: &str, sent_at: Instant) {
+        (**self).answered(method, sent_at)
     }
 }
 
@@ -266,6 +281,37 @@ mod tests {
 
     fn limiter(limits: RateLimits) -> LocalRateLimiter {
         LocalRateLimiter::new(limits)
+    }
+
+    /// Counts what it hears: acquired, throttled, answered.
+    #[derive(Default)]
+    struct Heard(Mutex<[u32; 3]>);
+
+    impl RateLimiter for Heard {
+        fn acquire<'a>(&'a self, _: &'a str) -> BoxFuture<'a, ()> {
+            self.0.lock().unwrap()[0] += 1;
+            Box::pin(async {})
+        }
+        fn throttled(&self, _: &str, _: Instant) {
+            self.0.lock().unwrap()[1] += 1;
+        }
+        fn answered(&self, _: &str, _: Instant) {
+            self.0.lock().unwrap()[2] += 1;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_limiter_behind_an_arc_hears_everything() {
+        let heard = std::sync::Arc::new(Heard::default());
+        let shared: std::sync::Arc<dyn RateLimiter> = heard.clone();
+        // The `Arc`'s own impl (method lookup takes it before the `dyn` one behind it).
+        RateLimiter::acquire(&shared, "m").await;
+        RateLimiter::acquire(&shared, "m").await;
+        RateLimiter::throttled(&shared, "m", Instant::now());
+        for _ in 0..3 {
+            RateLimiter::answered(&shared, "m", Instant::now());
+        }
+        assert_eq!(*heard.0.lock().unwrap(), [2, 1, 3]);
     }
 
     /// The times (from the start) at which `n` calls of `method` acquire their slots.

@@ -1,25 +1,28 @@
 //! State shared by every process of an app through Redis (cargo feature `redis`): tokens
-//! ([`RedisTokenStore`]), handled push messages ([`RedisSeenStore`]) and the per-method
-//! call quota ([`RedisRateLimiter`]), for workers on several machines acting for the same
-//! shops.
+//! ([`RedisTokenStore`]), handled push messages ([`RedisSeenStore`]), the per-method call
+//! quota ([`RedisRateLimiter`]) and, with `axum`, a push queue (`RedisPushQueue`), for
+//! workers on several machines acting for the same shops.
 //!
-//! Keys are `<namespace>:<app_key>:…` (namespace `doudian` unless changed), so apps and
-//! environments can share one Redis. Connections are made on first use and remade after
+//! One [`Redis`] handle makes them all: they share its connection and its key namespace,
+//! `<namespace>:<app_key>:…` (namespace `doudian` unless changed), so apps and
+//! environments can share one Redis. The connection is made on first use and remade after
 //! failures; a Redis that is down or slow gives a typed error within about two seconds,
 //! never a hang.
 //!
 //! ```no_run
 //! # async fn demo() -> doudian_sdk::Result<()> {
-//! use std::sync::Arc;
-//! use doudian_sdk::redis::RedisTokenStore;
+//! use doudian_sdk::ratelimit::RateLimits;
+//! use doudian_sdk::redis::Redis;
 //! use doudian_sdk::Client;
 //!
-//! let store = RedisTokenStore::new("redis://127.0.0.1:6379/0", "7012345678901234567")?;
+//! let redis = Redis::connect("redis://127.0.0.1:6379/0", "7012345678901234567")?;
 //! let client = Client::builder("7012345678901234567", "app-secret")
 //!     .shop_id("4463798")
-//!     .token_store(Arc::new(store))
+//!     .token_store(redis.token_store())
+//!     .rate_limiter(redis.rate_limiter(RateLimits::new().method("order.logisticsAdd", 100.0)))
 //!     .build()?;
-//! # Ok(()) }
+//! // A push endpoint's `.seen_store(redis.seen_store())` drops redeliveries across replicas.
+//! # let _ = client; Ok(()) }
 //! ```
 
 use std::fmt;
@@ -40,6 +43,7 @@ pub use push_queue::RedisPushQueue;
 
 use crate::error::{Error, Result};
 use crate::push::SeenStore;
+use crate::ratelimit::RateLimits;
 use crate::token::{store_error, unix_now, RenewalLock, StoredToken, TokenStore};
 
 /// The key namespace unless changed.
@@ -56,6 +60,82 @@ const LOCK_POLL: Duration = Duration::from_millis(20);
 /// have been taken by another process since).
 const RELEASE_SCRIPT: &str =
     r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end"#;
+
+/// One app's state in one Redis: a connection and a key namespace, shared by every store
+/// made from it ([`token_store`](Self::token_store), [`seen_store`](Self::seen_store),
+/// [`rate_limiter`](Self::rate_limiter), `push_queue`). Cheap to clone: clones share the
+/// connection.
+///
+/// The keys are those that each store's own constructor used before (`RedisTokenStore::new`
+/// and the others), so pairs and ids stored by an earlier version are read as they are.
+#[derive(Debug, Clone)]
+pub struct Redis {
+    connection: Connection,
+    keys: Namespace,
+}
+
+impl Redis {
+    /// The Redis at `url` (`redis://[:password@]host:port[/db]`) for `app_key`'s state,
+    /// under the namespace `doudian`. Only parses the URL: the connection is made on first
+    /// use (a Redis that is down at start fails the first command, not this).
+    pub fn connect(url: &str, app_key: &str) -> Result<Self> {
+        Ok(Redis { connection: Connection::open(url)?, keys: Namespace::new(DEFAULT_NAMESPACE, app_key) })
+    }
+
+    /// Keys under `namespace` instead of `doudian`, for every store made from this handle.
+    pub fn namespace(mut self, namespace: &str) -> Self {
+        self.keys.namespace = namespace.to_owned();
+        self
+    }
+
+    /// The server's `host:port/db` (never the password).
+    pub fn address(&self) -> &str {
+        self.connection.address()
+    }
+
+    /// The app's tokens, for [`ClientBuilder::token_store`](crate::ClientBuilder::token_store).
+    pub fn token_store(&self) -> RedisTokenStore {
+        RedisTokenStore { connection: self.connection.clone(), keys: self.keys.clone() }
+    }
+
+    /// The app's handled push message ids, remembered for [`DEFAULT_SEEN_TTL`], for a push
+    /// endpoint's `seen_store`.
+    pub fn seen_store(&self) -> RedisSeenStore {
+        RedisSeenStore { connection: self.connection.clone(), keys: self.keys.clone(), ttl: DEFAULT_SEEN_TTL }
+    }
+
+    /// The app's call quota, for [`ClientBuilder::rate_limiter`](crate::ClientBuilder::rate_limiter).
+    pub fn rate_limiter(&self, limits: RateLimits) -> RedisRateLimiter {
+        RedisRateLimiter::with_connection(self.connection.clone(), &self.keys, limits)
+    }
+
+    /// The app's push queue, for a push endpoint's `queue`. Its blocking reads use a
+    /// second connection of their own (a blocked read would hold up every command on a
+    /// shared one); everything else goes through this handle's.
+    #[cfg(feature = "axum")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+    pub fn push_queue(&self) -> RedisPushQueue {
+        RedisPushQueue::with_connections(self.connection.clone(), self.connection.another(), &self.keys)
+    }
+}
+
+/// The start of every key of one app: `<namespace>:<app_key>`.
+#[derive(Debug, Clone)]
+pub(crate) struct Namespace {
+    namespace: String,
+    app_key: String,
+}
+
+impl Namespace {
+    fn new(namespace: &str, app_key: &str) -> Self {
+        Namespace { namespace: namespace.to_owned(), app_key: app_key.to_owned() }
+    }
+
+    /// `<namespace>:<app_key>:<kind>`.
+    pub(crate) fn key(&self, kind: &str) -> String {
+        format!("{}:{}:{kind}", self.namespace, self.app_key)
+    }
+}
 
 /// A Redis server, connected on first use. Cheap to clone: clones share the connection.
 #[derive(Clone)]
@@ -85,6 +165,12 @@ impl Connection {
     /// The server's `host:port/db`.
     pub(crate) fn address(&self) -> &str {
         &self.address
+    }
+
+    /// A connection of its own to the same server (clones share one).
+    #[cfg(feature = "axum")]
+    pub(crate) fn another(&self) -> Self {
+        Connection { client: self.client.clone(), manager: Arc::new(OnceCell::new()), address: self.address.clone() }
     }
 
     pub(crate) async fn manager(&self) -> std::result::Result<ConnectionManager, ::redis::RedisError> {
@@ -147,31 +233,35 @@ impl Connection {
 /// refresh once and the others read the new pair. When Redis is down, calls get a
 /// [`Error::TokenStore`] — except that each client keeps serving the token it holds while
 /// that token is valid.
+///
+/// Made by [`Redis::token_store`].
 #[derive(Debug, Clone)]
 pub struct RedisTokenStore {
     connection: Connection,
-    prefix: String,
+    keys: Namespace,
 }
 
 impl RedisTokenStore {
-    /// A store for `app_key`'s tokens at `url` (`redis://[:password@]host:port[/db]`).
-    /// Connects on first use.
+    /// A store for `app_key`'s tokens at `url` (`redis://[:password@]host:port[/db]`),
+    /// on a connection of its own. Connects on first use.
+    #[deprecated(note = "use `Redis::connect(url, app_key)?.token_store()`: one connection for every store")]
     pub fn new(url: &str, app_key: &str) -> Result<Self> {
-        Self::with_namespace(url, app_key, DEFAULT_NAMESPACE)
+        Ok(Redis::connect(url, app_key)?.token_store())
     }
 
     /// [`new`](Self::new) with keys under `namespace` instead of `doudian`.
+    #[deprecated(note = "use `Redis::connect(url, app_key)?.namespace(namespace).token_store()`")]
     pub fn with_namespace(url: &str, app_key: &str, namespace: &str) -> Result<Self> {
-        Ok(RedisTokenStore { connection: Connection::open(url)?, prefix: format!("{namespace}:{app_key}") })
+        Ok(Redis::connect(url, app_key)?.namespace(namespace).token_store())
     }
 
     /// The Redis key of a shop's token.
     pub fn key(&self, shop: &str) -> String {
-        format!("{}:token:{shop}", self.prefix)
+        format!("{}:{shop}", self.keys.key("token"))
     }
 
     fn lock_key(&self, shop: &str) -> String {
-        format!("{}:token-lock:{shop}", self.prefix)
+        format!("{}:{shop}", self.keys.key("token-lock"))
     }
 
     fn failed(&self, what: &str, e: ::redis::RedisError) -> Error {
@@ -248,27 +338,27 @@ impl TokenStore for RedisTokenStore {
 /// `SET <namespace>:<app_key>:push-seen:<msg_id> NX EX <ttl>`, so a message redelivered
 /// to another replica is processed once. `forget` deletes the id after a failed handling,
 /// so the redelivery is processed.
+///
+/// Made by [`Redis::seen_store`].
 #[derive(Debug, Clone)]
 pub struct RedisSeenStore {
     connection: Connection,
-    prefix: String,
+    keys: Namespace,
     ttl: Duration,
 }
 
 impl RedisSeenStore {
-    /// A store for `app_key`'s pushes at `url`, remembering ids for [`DEFAULT_SEEN_TTL`].
+    /// A store for `app_key`'s pushes at `url`, on a connection of its own, remembering
+    /// ids for [`DEFAULT_SEEN_TTL`].
+    #[deprecated(note = "use `Redis::connect(url, app_key)?.seen_store()`: one connection for every store")]
     pub fn new(url: &str, app_key: &str) -> Result<Self> {
-        Ok(RedisSeenStore {
-            connection: Connection::open(url)?,
-            prefix: format!("{DEFAULT_NAMESPACE}:{app_key}"),
-            ttl: DEFAULT_SEEN_TTL,
-        })
+        Ok(Redis::connect(url, app_key)?.seen_store())
     }
 
     /// Keys under `namespace` instead of `doudian`.
+    #[deprecated(note = "set the namespace on the handle: `Redis::connect(url, app_key)?.namespace(namespace)`")]
     pub fn namespace(mut self, namespace: &str) -> Self {
-        let app_key = self.prefix.split_once(':').map(|(_, app)| app.to_owned()).unwrap_or_default();
-        self.prefix = format!("{namespace}:{app_key}");
+        self.keys.namespace = namespace.to_owned();
         self
     }
 
@@ -280,7 +370,7 @@ impl RedisSeenStore {
 
     /// The Redis key of a message id.
     pub fn key(&self, msg_id: &str) -> String {
-        format!("{}:push-seen:{msg_id}", self.prefix)
+        format!("{}:{msg_id}", self.keys.key("push-seen"))
     }
 
     fn failed(&self, what: &str, e: ::redis::RedisError) -> Error {
@@ -314,25 +404,54 @@ impl SeenStore for RedisSeenStore {
 mod tests {
     use super::*;
 
+    /// Every key name, spelled out: they must stay what earlier versions wrote, or an
+    /// upgraded process would not find the stored tokens.
     #[test]
     fn urls_and_keys() {
-        let store = RedisTokenStore::new("redis://:pw@127.0.0.1:6390/2", "app").unwrap();
+        let redis = Redis::connect("redis://:pw@127.0.0.1:6390/2", "app").unwrap();
+        assert_eq!(redis.address(), "127.0.0.1:6390/2");
+        assert!(!format!("{redis:?}").contains("pw"));
+        let store = redis.token_store();
         assert_eq!(store.key("4463798"), "doudian:app:token:4463798");
         assert_eq!(store.lock_key("4463798"), "doudian:app:token-lock:4463798");
-        assert_eq!(store.connection.address(), "127.0.0.1:6390/2");
         assert!(!format!("{store:?}").contains("pw"));
-        let seen = RedisSeenStore::new("redis://127.0.0.1:6390", "app").unwrap().namespace("test");
-        assert_eq!(seen.key("7301"), "test:app:push-seen:7301");
+        assert_eq!(redis.seen_store().key("7301"), "doudian:app:push-seen:7301");
+        assert_eq!(
+            redis.rate_limiter(RateLimits::new()).key("order.logisticsAdd"),
+            "doudian:app:rate:order.logisticsAdd"
+        );
+        let staging = redis.clone().namespace("staging");
+        assert_eq!(staging.token_store().key("1"), "staging:app:token:1");
+        assert_eq!(staging.seen_store().key("7301"), "staging:app:push-seen:7301");
+        assert_eq!(staging.rate_limiter(RateLimits::new()).key("m"), "staging:app:rate:m");
+        // An app key holding the separator is kept whole.
+        let odd = Redis::connect("redis://127.0.0.1", "a:b").unwrap().namespace("ns");
+        assert_eq!(odd.token_store().key("1"), "ns:a:b:token:1");
+        assert_eq!(odd.rate_limiter(RateLimits::new()).key("m"), "ns:a:b:rate:m");
+        assert!(matches!(Redis::connect("http://x", "app"), Err(Error::Config(_))));
+    }
+
+    /// The constructors of earlier versions still build the same keys.
+    #[test]
+    #[allow(deprecated)]
+    fn the_deprecated_constructors_name_the_same_keys() {
+        let url = "redis://127.0.0.1:6390";
+        assert_eq!(RedisTokenStore::new(url, "app").unwrap().key("1"), "doudian:app:token:1");
+        assert_eq!(RedisTokenStore::with_namespace(url, "app", "ns").unwrap().key("1"), "ns:app:token:1");
+        assert_eq!(RedisSeenStore::new(url, "app").unwrap().key("7"), "doudian:app:push-seen:7");
+        assert_eq!(RedisSeenStore::new(url, "app").unwrap().namespace("ns").key("7"), "ns:app:push-seen:7");
+        let limiter = RedisRateLimiter::new(url, "app", RateLimits::new()).unwrap();
+        assert_eq!(limiter.key("m"), "doudian:app:rate:m");
+        assert_eq!(limiter.namespace("ns").key("m"), "ns:app:rate:m");
         assert!(matches!(RedisTokenStore::new("http://x", "app"), Err(Error::Config(_))));
     }
 
     #[tokio::test]
     async fn a_redis_that_is_down_is_a_typed_error_within_seconds() {
         // Port 9 on loopback: nothing listens.
-        let store = RedisTokenStore::new("redis://127.0.0.1:9", "app").unwrap();
-        let error = store.load("1").await.unwrap_err();
+        let redis = Redis::connect("redis://127.0.0.1:9", "app").unwrap();
+        let error = redis.token_store().load("1").await.unwrap_err();
         assert!(matches!(error, Error::TokenStore { ref message, .. } if message.contains("127.0.0.1:9")), "{error}");
-        let seen = RedisSeenStore::new("redis://127.0.0.1:9", "app").unwrap();
-        assert!(matches!(seen.first_time("1").await, Err(Error::Store { .. })));
+        assert!(matches!(redis.seen_store().first_time("1").await, Err(Error::Store { .. })));
     }
 }

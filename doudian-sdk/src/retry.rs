@@ -118,7 +118,7 @@ where
             return Err(error);
         }
         let delay = policy.backoff(number);
-        tracing::debug!(method, attempt = number, delay_ms = delay.as_millis() as u64, error = %error, "retrying");
+        tracing::debug!(method, attempt = number, delay_ms = delay.as_millis() as u64, error = %crate::error::Chain(&error), "retrying");
         tokio::time::sleep(delay).await;
     }
 }

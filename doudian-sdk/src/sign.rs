@@ -20,7 +20,7 @@
 //! * a `\u` escape holding a lone surrogate is rejected (it has no UTF-8 form; Go would
 //!   silently substitute U+FFFD and sign different data than the caller meant);
 //! * empty or whitespace-only text and a top-level `null` mean "no parameters": `{}`;
-//!   any other top-level value that is not an object is a [`Error::Config`].
+//!   any other top-level value that is not an object is an [`Error::InvalidRequest`].
 
 mod canonical;
 mod fast;
@@ -81,14 +81,14 @@ impl FromStr for SignMethod {
 const EMPTY_OBJECT: &str = "{}";
 
 fn not_an_object(what: &str) -> Error {
-    Error::config(format!("param_json must be a JSON object, not {what}"))
+    Error::invalid_request(format!("param_json must be a JSON object, not {what}"))
 }
 
 /// Canonical param_json of JSON text, keeping number literals exactly.
 ///
 /// The text must hold one JSON object; empty or whitespace-only text and `null` mean "no
 /// parameters" and give `{}`. Malformed JSON, a lone surrogate in a `\u` escape, or a
-/// top-level value that is not an object give [`Error::Config`]. Duplicate keys: the last
+/// top-level value that is not an object give [`Error::InvalidRequest`]. Duplicate keys: the last
 /// one wins.
 ///
 /// ```rust
@@ -113,7 +113,8 @@ pub(crate) fn canonical_text(json_text: &str, flavor: Flavor) -> Result<String, 
     if json_text.trim_ascii().is_empty() {
         return Ok(EMPTY_OBJECT.to_owned());
     }
-    let node = canonical::parse(json_text).map_err(|e| Error::config(format!("param_json is not valid JSON: {e}")))?;
+    let node = canonical::parse(json_text)
+        .map_err(|e| Error::invalid_request(format!("param_json is not valid JSON: {e}")))?;
     match &node {
         canonical::Node::Object(_) => Ok(canonical::to_string(&node, flavor, json_text.len())),
         canonical::Node::Literal("null") => Ok(EMPTY_OBJECT.to_owned()),
@@ -146,7 +147,8 @@ pub(crate) fn canonical_variants(json_text: &str) -> Option<Vec<String>> {
 /// assert!(forms.contains(&("php", r#"{"e":[],"q":"a='b'"}"#.to_owned())));
 /// ```
 pub fn signed_forms(json_text: &str) -> Result<Vec<(&'static str, String)>, Error> {
-    let node = canonical::parse(json_text).map_err(|e| Error::config(format!("param_json is not valid JSON: {e}")))?;
+    let node = canonical::parse(json_text)
+        .map_err(|e| Error::invalid_request(format!("param_json is not valid JSON: {e}")))?;
     let mut forms: Vec<(&'static str, String)> = Vec::with_capacity(5);
     for (name, flavor) in [
         ("standard", Flavor::Standard),
@@ -241,7 +243,7 @@ fn write_value(out: &mut String, value: &serde_json::Value) {
 /// [`canonical_param_json`] as a second pass: the result is always canonical.
 ///
 /// A value that serialises to `null` (a unit struct, `None`) gives `{}`; any other
-/// non-object gives [`Error::Config`], as does a `Serialize` impl that fails.
+/// non-object gives [`Error::InvalidRequest`], as does a `Serialize` impl that fails.
 ///
 /// ```rust
 /// use doudian_sdk::sign::to_canonical_json;
@@ -278,9 +280,12 @@ fn serialize_watched<T: Serialize + ?Sized>(value: &T) -> Result<(String, bool),
     {
         let formatter = fast::CanonicalFormatter { watch: &mut watch };
         let mut serializer = serde_json::Serializer::with_formatter(&mut buffer, formatter);
-        value.serialize(&mut serializer).map_err(|e| Error::config(format!("cannot serialise the parameters: {e}")))?;
+        value
+            .serialize(&mut serializer)
+            .map_err(|e| Error::invalid_request(format!("cannot serialise the parameters: {e}")))?;
     }
-    let text = String::from_utf8(buffer).map_err(|_| Error::config("the parameters serialised to invalid UTF-8"))?;
+    let text =
+        String::from_utf8(buffer).map_err(|_| Error::invalid_request("the parameters serialised to invalid UTF-8"))?;
     Ok((text, watch.needs_canonicalising))
 }
 
@@ -651,7 +656,7 @@ mod tests {
         assert_eq!(to_canonical_json(&None::<u8>).unwrap(), "{}");
         // Anything else is refused, saying what it was.
         let refusal = |e: Error| match e {
-            Error::Config(message) => message,
+            Error::InvalidRequest(message) => message,
             other => panic!("{other:?}"),
         };
         assert_eq!(refusal(to_canonical_json("x").unwrap_err()), "param_json must be a JSON object, not a string");

@@ -21,10 +21,10 @@
 //!
 //! ```rust
 //! use doudian_sdk::spi::{sign, SpiParams, SpiReply, SpiVerifier};
-//! use doudian_sdk::{AppSecret, SignMethod};
+//! use doudian_sdk::SignMethod;
 //! use std::time::{Duration, UNIX_EPOCH};
 //!
-//! let verifier = SpiVerifier::new("7012345678901234567", AppSecret::new("secret"));
+//! let verifier = SpiVerifier::new("7012345678901234567", "secret");
 //! let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
 //! let s = sign(SignMethod::Md5, "7012345678901234567", "secret", r#"{"order_id":"1"}"#, "1700000000");
 //! let query = format!(
@@ -159,13 +159,13 @@ impl SpiParams {
     /// Reads a raw URL query string (`a=1&b=%7B%7D`, with or without the leading `?`) and,
     /// for a POST, the body, which then is the `param_json` (an empty body keeps the query's).
     /// A body that is not UTF-8 is a [`VerifyError::Malformed`].
+    ///
+    /// The query is decoded as a form (`application/x-www-form-urlencoded`, the
+    /// `form_urlencoded` crate): `+` is a space, `%XX` a byte, an escape that is not `%`
+    /// and two hex digits is kept as written, bytes that are not UTF-8 become U+FFFD.
     pub fn from_request(query: &str, body: Option<&[u8]>) -> Result<Self, Error> {
         let query = query.strip_prefix('?').unwrap_or(query);
-        let pairs = query.split('&').filter(|pair| !pair.is_empty()).map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(name), percent_decode(value))
-        });
-        let mut params = SpiParams::from_pairs(pairs);
+        let mut params = SpiParams::from_pairs(form_urlencoded::parse(query.as_bytes()));
         if let Some(body) = body.filter(|b| !b.is_empty()) {
             let text =
                 std::str::from_utf8(body).map_err(|_| VerifyError::Malformed("the SPI body is not UTF-8".into()))?;
@@ -173,33 +173,6 @@ impl SpiParams {
         }
         Ok(params)
     }
-}
-
-/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte; a broken
-/// escape is kept as written, bytes that are not UTF-8 become U+FFFD.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Verifies SPI calls for one app.
@@ -223,7 +196,8 @@ impl fmt::Debug for SpiVerifier {
 
 impl SpiVerifier {
     /// A verifier with the default timestamp window ([`DEFAULT_TIMESTAMP_WINDOW`]).
-    pub fn new(app_key: impl Into<String>, app_secret: AppSecret) -> Self {
+    pub fn new(app_key: impl Into<String>, app_secret: impl Into<AppSecret>) -> Self {
+        let app_secret = app_secret.into();
         let hmac = hmac_for(app_secret.expose());
         SpiVerifier { app_key: app_key.into(), app_secret, window: Some(DEFAULT_TIMESTAMP_WINDOW), hmac }
     }
@@ -403,7 +377,9 @@ impl SpiReply {
                 VerifyError::StaleTimestamp(_) => Self::parameter_error("timestamp outside the accepted window"),
                 other => Self::parameter_error(other.to_string()),
             },
-            Error::Decode(_) | Error::Config(_) => Self::parameter_error("invalid parameters"),
+            Error::Decode(_) | Error::Config(_) | Error::InvalidRequest(_) => {
+                Self::parameter_error("invalid parameters")
+            }
             _ => Self::internal_error("internal error"),
         }
     }
@@ -435,12 +411,17 @@ mod tests {
 
     #[test]
     fn percent_decoding() {
-        assert_eq!(percent_decode("%7B%22a%22%3A1%7D"), r#"{"a":1}"#);
-        assert_eq!(percent_decode("a+b%20c"), "a b c");
-        assert_eq!(percent_decode("%E7%BC%BA%E8%B4%A7"), "缺货");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz%4"), "%zz%4");
-        assert_eq!(percent_decode("%ff"), "\u{fffd}");
+        let param_json = |encoded: &str| {
+            SpiParams::from_request(&format!("?sign=1&param_json={encoded}&param_json=x"), None).unwrap().param_json
+        };
+        assert_eq!(param_json("%7B%22a%22%3A1%7D").as_deref(), Some(r#"{"a":1}"#));
+        assert_eq!(param_json("a+b%20c").as_deref(), Some("a b c"));
+        assert_eq!(param_json("%E7%BC%BA%E8%B4%A7").as_deref(), Some("缺货"));
+        assert_eq!(param_json("100%").as_deref(), Some("100%"));
+        assert_eq!(param_json("%zz%4").as_deref(), Some("%zz%4"));
+        // Not two hex digits: kept as written (the `+` still a space), never byte 5.
+        assert_eq!(param_json("%+5").as_deref(), Some("% 5"));
+        assert_eq!(param_json("%ff").as_deref(), Some("\u{fffd}"));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! returns a new pair and kills the old one. So the SDK refreshes inside the last hour,
 //! persists the new pair before using it, and refreshes at most once per shop at a time —
 //! across processes too, when they share a store that can lock ([`FileTokenStore`],
-//! `RedisTokenStore` with the `redis` feature).
+//! `redis::Redis::token_store` with the `redis` feature).
 //!
 //! While the token is still valid, refreshing is opportunistic: one attempt per shop at a
 //! time, callers keep the valid token (waiting at most a short bound for the new one), and
@@ -298,6 +298,26 @@ impl TokenStore for MemoryTokenStore {
     }
 }
 
+/// A shared store is a store, so a caller can keep a handle to the store it hands a client
+/// (`.token_store(Arc::clone(&store))`), or hand it an `Arc<dyn TokenStore>`.
+impl<S: TokenStore + ?Sized> TokenStore for std::sync::Arc<S> {
+    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<StoredToken>>> {
+        (**self).load(key)
+    }
+
+    fn save<'a>(&'a self, key: &'a str, token: &'a StoredToken) -> BoxFuture<'a, Result<()>> {
+        (**self).save(key, token)
+    }
+
+    fn remove<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>> {
+        (**self).remove(key)
+    }
+
+    fn lock_renewal<'a>(&'a self, key: &'a str, lease: Duration) -> BoxFuture<'a, Result<RenewalLock>> {
+        (**self).lock_renewal(key, lease)
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -359,6 +379,41 @@ pub(crate) mod tests {
         assert_eq!(format!("{unlocked:?}"), "RenewalLock { held: false }");
         unlocked.release().await;
         assert_eq!(released.load(SeqCst), 2);
+    }
+
+    /// A store whose renewal lock is held: the default `lock_renewal` gives an unlocked one.
+    struct Locking(MemoryTokenStore);
+
+    impl TokenStore for Locking {
+        fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<StoredToken>>> {
+            self.0.load(key)
+        }
+        fn save<'a>(&'a self, key: &'a str, token: &'a StoredToken) -> BoxFuture<'a, Result<()>> {
+            self.0.save(key, token)
+        }
+        fn remove<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>> {
+            self.0.remove(key)
+        }
+        fn lock_renewal<'a>(&'a self, _: &'a str, _: Duration) -> BoxFuture<'a, Result<RenewalLock>> {
+            Box::pin(async { Ok(RenewalLock::new(async {})) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_behind_an_arc_is_the_same_store() {
+        use std::sync::Arc;
+        let store = Arc::new(Locking(MemoryTokenStore::new()));
+        let shared: Arc<dyn TokenStore> = store.clone();
+        let handed = Arc::new(shared.clone());
+        handed.save("1", &token(7)).await.unwrap();
+        assert_eq!(store.0.load("1").await.unwrap().map(|t| t.expires_at), Some(7), "saved through the Arc");
+        assert_eq!(handed.load("1").await.unwrap().map(|t| t.expires_at), Some(7));
+        assert_eq!(TokenStore::load(&store, "1").await.unwrap().map(|t| t.expires_at), Some(7));
+        handed.remove("1").await.unwrap();
+        assert!(store.0.load("1").await.unwrap().is_none(), "removed through the Arc");
+        let lock = handed.lock_renewal("1", Duration::from_secs(1)).await.unwrap();
+        assert!(lock.is_held(), "the inner store's lock, not the default");
+        lock.release().await;
     }
 
     #[test]

@@ -151,7 +151,7 @@ impl Client {
     pub async fn upload_file_with(&self, path: impl AsRef<Path>, options: &UploadOptions) -> Result<UploadedMaterial> {
         let path = path.as_ref();
         let extension = path.extension().and_then(|e| e.to_str()).filter(|e| !e.is_empty()).ok_or_else(|| {
-            Error::config(format!(
+            Error::invalid_request(format!(
                 "cannot tell the file type of {} from its name: use upload_material with an extension",
                 path.display()
             ))
@@ -190,8 +190,8 @@ impl Client {
 
     /// Steps 1 and 2: a fresh upload credential and the address it opens.
     async fn upload_address(&self, extension: &str, options: &CallOptions) -> Result<imagex::UploadAddress> {
-        let params = serde_json::json!({ "upload_num": 1, "file_extension": extension }).to_string();
-        let reply = self.call_json(TOKEN_METHOD, &params, options).await.map_err(|error| match error {
+        let params = serde_json::json!({ "upload_num": 1, "file_extension": extension });
+        let reply = self.call_value(TOKEN_METHOD, &params, options).await.map_err(|error| match error {
             Error::Decode(decode) => Error::Decode(Box::new(DecodeError { excerpt: WITHHELD.to_owned(), ..*decode })),
             other => other,
         })?;
@@ -214,7 +214,7 @@ impl Client {
 fn check_extension(extension: &str) -> Result<()> {
     let name = extension.strip_prefix('.').unwrap_or("");
     if name.is_empty() || name.len() > 15 || !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(Error::config(format!(
+        return Err(Error::invalid_request(format!(
             "file extension `{extension}` must be a dot and 1-15 letters or digits, e.g. `.jpg`"
         )));
     }
@@ -231,7 +231,7 @@ mod tests {
             assert!(check_extension(good).is_ok(), "{good}");
         }
         for bad in ["jpg", ".", "", ".j pg", "./x", ".jpg?x=1", ".abcdefghijklmnop"] {
-            assert!(matches!(check_extension(bad), Err(Error::Config(_))), "{bad}");
+            assert!(matches!(check_extension(bad), Err(Error::InvalidRequest(_))), "{bad}");
         }
     }
 
@@ -252,6 +252,6 @@ mod tests {
             "upload failed at reading the material: 4 bytes is over the 3-byte limit; nothing was sent"
         );
         let no_extension = client.upload_file("/tmp/no-extension").await.unwrap_err();
-        assert!(matches!(no_extension, Error::Config(_)), "{no_extension:?}");
+        assert!(matches!(no_extension, Error::InvalidRequest(_)), "{no_extension:?}");
     }
 }

@@ -3,7 +3,6 @@
 //! ```no_run
 //! use doudian_sdk::push::{PushEvent, PushVerifier};
 //! use doudian_sdk::webhook::{serve, PushEndpoint, PushJournal};
-//! use doudian_sdk::AppSecret;
 //!
 //! async fn on_event(event: PushEvent) -> Result<(), std::convert::Infallible> {
 //!     println!("{} {:?}", event.msg_id(), event);
@@ -11,7 +10,7 @@
 //! }
 //!
 //! # async fn run() -> doudian_sdk::Result<()> {
-//! let verifier = PushVerifier::new("7012345678901234567", AppSecret::new("app-secret"));
+//! let verifier = PushVerifier::new("7012345678901234567", "app-secret");
 //! // Verified pushes are kept in ./push-journal until `on_event` has taken each one.
 //! let endpoint = PushEndpoint::new(verifier, on_event).queue(PushJournal::open("push-journal")?);
 //! let app = axum::Router::new().route("/doudian/push", endpoint.into_method_router());
@@ -63,7 +62,9 @@ pub use queue::{PushQueue, Queued};
 pub use serve::{serve, serve_with, ServeOptions};
 
 use crate::error::{Chain, Error, VerifyError};
-use crate::push::{PushEvent, PushRecord, PushVerifier, RecentMessages, SeenStore, FAILURE_REPLY, SUCCESS_REPLY};
+use crate::push::{
+    first_time_only, PushEvent, PushRecord, PushVerifier, RecentMessages, SeenStore, FAILURE_REPLY, SUCCESS_REPLY,
+};
 use queue::WorkerSettings;
 
 /// What an event handler may fail with.
@@ -177,10 +178,10 @@ impl PushEndpoint {
     }
 
     /// Uses `store` to drop redeliveries: share one between replicas (for example
-    /// `doudian_sdk::redis::RedisSeenStore`, cargo feature `redis`) so that each message
+    /// `doudian_sdk::redis::Redis::seen_store`, cargo feature `redis`) so that each message
     /// is processed once.
-    pub fn seen_store(mut self, store: Arc<dyn SeenStore>) -> Self {
-        self.seen = store;
+    pub fn seen_store(mut self, store: impl SeenStore) -> Self {
+        self.seen = Arc::new(store);
         self
     }
 
@@ -309,7 +310,7 @@ impl PushEndpoint {
             return Accepted::NotTaken("too many pushes in progress".into());
         };
         let total = records.len();
-        let fresh = self.first_seen(records).await;
+        let fresh = first_time_only(records, &*self.seen).await;
         let dispatched = fresh.len();
         let outcome = match &self.delivery {
             _ if fresh.is_empty() => Ok(()),
@@ -323,26 +324,6 @@ impl PushEndpoint {
                 Accepted::NotTaken(reason)
             }
         }
-    }
-
-    /// The records whose ids are new (now remembered as seen).
-    async fn first_seen(&self, records: Vec<PushRecord>) -> Vec<PushRecord> {
-        let mut fresh = Vec::with_capacity(records.len());
-        for record in records {
-            if record.msg_id.is_empty() {
-                fresh.push(record);
-                continue;
-            }
-            match self.seen.first_time(&record.msg_id).await {
-                Ok(true) => fresh.push(record),
-                Ok(false) => tracing::debug!(msg_id = %record.msg_id, "push redelivery dropped"),
-                Err(e) => {
-                    tracing::warn!(msg_id = %record.msg_id, error = %Chain(&e), "seen-store failed; processing the push anyway");
-                    fresh.push(record);
-                }
-            }
-        }
-        fresh
     }
 
     async fn enqueue(&self, queue: &dyn PushQueue, records: Vec<PushRecord>) -> Result<(), String> {

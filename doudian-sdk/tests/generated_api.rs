@@ -95,8 +95,7 @@ fn a_wrong_type_names_its_path() {
 fn page_bases_differ_per_method() {
     assert_eq!(<OrderSearchListRequest as Paginated>::PAGE_BASE, 0);
     assert_eq!(<ProductListV2Request as Paginated>::PAGE_BASE, 1);
-    let _: fn(OrderSearchListResponse) -> (Vec<order::search_list::ShopOrder>, Option<i64>) =
-        OrderSearchListRequest::into_items;
+    let _: fn(OrderSearchListResponse) -> (Vec<order::Order>, Option<i64>) = OrderSearchListRequest::into_items;
 }
 
 #[test]
@@ -221,4 +220,71 @@ mod catalog_v3 {
         assert_eq!(names.iter().filter(|(_, alias_of)| alias_of.is_none()).count(), 807);
         assert_eq!(names.iter().filter(|(_, alias_of)| alias_of.is_some()).count(), 5);
     }
+}
+
+#[test]
+fn request_filters_take_the_code_sets_their_replies_give() {
+    use doudian_sdk::codes::{MainStatus, OrderStatus, OrderType, ProductCheckStatus};
+    let filter = order::search_list::CombineStatus::new().order_status(OrderStatus::AWAITING_SHIPMENT);
+    let request = OrderSearchListRequest::new(0, 20).combine_status(vec![filter]);
+    let json = serde_json::to_value(&request).unwrap();
+    assert_eq!(json["combine_status"][0], serde_json::json!({"order_status": "2"}));
+    // Several codes at once, and the raw number still works.
+    let several = order::search_list::CombineStatus::new()
+        .order_status([OrderStatus::AWAITING_SHIPMENT, OrderStatus::PARTLY_SHIPPED])
+        .main_status(MainStatus::PAID);
+    assert_eq!(
+        serde_json::to_value(&several).unwrap(),
+        serde_json::json!({"main_status": "105", "order_status": "2,101"})
+    );
+    let raw: OrderStatus = 2.into();
+    assert_eq!(raw, OrderStatus::AWAITING_SHIPMENT);
+    // The new sets type the replies that carry them.
+    let reply: OrderSearchListResponse =
+        serde_json::from_str(r#"{"shop_order_list": [{"order_type": 2, "order_status": 3}], "total": 1}"#).unwrap();
+    assert_eq!(reply.shop_order_list[0].order_type, Some(OrderType::VIRTUAL));
+    assert_eq!(ProductCheckStatus::from(4).label(), Some("审核驳回"));
+}
+
+/// One function over an order, whichever call returned it.
+fn order_line(order: &order::Order) -> String {
+    let skus: Vec<String> =
+        order.sku_order_list.iter().map(|sku| sku.product_name.clone().unwrap_or_default()).collect();
+    let province = order.post_addr.as_ref().and_then(|a| a.province.as_ref()).and_then(|p| p.name.clone());
+    format!(
+        "{} to {} [{}]",
+        order.order_id.clone().map(|id| id.to_string()).unwrap_or_default(),
+        province.unwrap_or_default(),
+        skus.join(", ")
+    )
+}
+
+#[test]
+fn one_order_type_for_the_list_and_the_detail_and_one_address_across_groups() {
+    let order_json = r#"{"order_id": "6920000000000000001", "post_addr": {"province": {"id": "11", "name": "北京"}},
+        "sku_order_list": [{"product_name": "杯子", "post_addr": {"city": {"name": "北京市"}}}]}"#;
+    let listed: OrderSearchListResponse =
+        serde_json::from_str(&format!(r#"{{"shop_order_list": [{order_json}], "total": 1}}"#)).unwrap();
+    let read: order::OrderOrderDetailResponse =
+        serde_json::from_str(&format!(r#"{{"shop_order_detail": {order_json}}}"#)).unwrap();
+    let from_list: &order::Order = &listed.shop_order_list[0];
+    let from_detail: &order::Order = read.shop_order_detail.as_ref().unwrap();
+    assert_eq!(order_line(from_list), "6920000000000000001 to 北京 [杯子]");
+    assert_eq!(from_list, from_detail);
+    let sku: &order::SkuOrder = &from_detail.sku_order_list[0];
+    // The same Address type in the order group, the after-sale group and the pushes.
+    let address: &doudian_sdk::api::model::Address = sku.post_addr.as_ref().unwrap();
+    let _: Option<&doudian_sdk::api::after_sale::Address> = Some(address);
+    let push: doudian_sdk::api::messages::trade_address_changed::TradeAddressChanged =
+        serde_json::from_str(r#"{"addr_struct": {"city": {"name": "北京市"}}}"#).unwrap();
+    assert_eq!(push.addr_struct.as_ref(), Some(address));
+    let after_sale: doudian_sdk::api::after_sale::AfterSaleDetailResponse = serde_json::from_str(
+        r#"{"process_info": {"after_sale_info": {"return_address": {"city": {"name": "北京市"}}}}}"#,
+    )
+    .unwrap();
+    let info = after_sale.process_info.as_ref().and_then(|p| p.after_sale_info.as_ref()).unwrap();
+    assert_eq!(info.return_address.as_ref(), Some(address));
+    // The old names still compile, deprecated, for one release.
+    #[allow(deprecated)]
+    let _: Option<order::search_list::ShopOrder> = Some(from_list.clone());
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use doudian_sdk::error::VerifyError;
 use doudian_sdk::ids::{OrderId, ShopId};
 use doudian_sdk::push::{
-    first_time_only, parse_body, sign_push_body, PushEvent, PushRecord, PushVerifier, RecentMessages, SeenMessages,
+    first_time_only, parse_body, sign_push_body, PushEvent, PushRecord, PushVerifier, RecentMessages, SeenStore,
     FAILURE_REPLY, SUCCESS_REPLY,
 };
 use doudian_sdk::spi::{self, SpiParams, SpiReply, SpiVerifier, INTERNAL_ERROR, PARAMETER_ERROR, SIGN_FAILED};
@@ -231,23 +231,23 @@ fn lenient_record_fields() {
     assert!(verifier().receive(Some(APP_KEY), Some(&signed(b"[]")), b"[]").unwrap().is_empty());
 }
 
-#[test]
-fn dedupe_is_bounded_and_forgets_on_request() {
+#[tokio::test]
+async fn dedupe_is_bounded_and_forgets_on_request() {
     let seen = RecentMessages::new(3);
     for id in ["a", "b", "c"] {
-        assert!(seen.first_time(id));
+        assert!(seen.insert(id));
     }
-    assert!(!seen.first_time("a"));
-    assert!(seen.first_time("d")); // evicts "a", the oldest
+    assert!(!seen.insert("a"));
+    assert!(seen.insert("d")); // evicts "a", the oldest
     assert_eq!(seen.len(), 3);
-    assert!(seen.first_time("a"));
+    assert!(seen.insert("a"));
     for i in 0..10_000 {
-        seen.first_time(&i.to_string());
+        seen.insert(&i.to_string());
     }
     assert_eq!(seen.len(), 3, "memory stays bounded");
-    assert!(!seen.first_time("9999"));
-    seen.forget("9999");
-    assert!(seen.first_time("9999"));
+    assert!(!seen.insert("9999"));
+    seen.remove("9999");
+    assert!(seen.insert("9999"));
 
     let records = vec![
         PushRecord::new("100", "1", "{}"),
@@ -257,23 +257,23 @@ fn dedupe_is_bounded_and_forgets_on_request() {
         PushRecord::new("101", "", "{}"),
     ];
     let shared = std::sync::Arc::new(RecentMessages::new(100));
-    let kept = first_time_only(records.clone(), &shared);
+    let kept = first_time_only(records.clone(), &shared).await;
     assert_eq!(kept.iter().map(|r| r.msg_id.as_str()).collect::<Vec<_>>(), ["1", "2", "", ""]);
-    assert!(first_time_only(records.clone(), &*shared).iter().all(|r| r.msg_id.is_empty()));
+    assert!(first_time_only(records.clone(), &*shared).await.iter().all(|r| r.msg_id.is_empty()));
     // Forgetting through the Arc reaches the shared store: the id is new again for everyone.
-    SeenMessages::forget(&shared, "1");
+    SeenStore::forget(&shared, "1").await.unwrap();
     assert!(!shared.is_empty());
-    assert_eq!(first_time_only(records, &shared).iter().filter(|r| r.msg_id == "1").count(), 1);
-    assert!(!SeenMessages::first_time(&*shared, "1"));
+    assert_eq!(first_time_only(records, &shared).await.iter().filter(|r| r.msg_id == "1").count(), 1);
+    assert!(!SeenStore::first_time(&*shared, "1").await.unwrap());
 }
 
-#[test]
-fn null_msg_id_and_data_are_empty_and_never_deduplicated_away() {
+#[tokio::test]
+async fn null_msg_id_and_data_are_empty_and_never_deduplicated_away() {
     let body = br#"[{"tag":"100","msg_id":null,"data":null},{"tag":"100","msg_id":null,"data":null}]"#;
     let records = verifier().receive(Some(APP_KEY), Some(&signed(body)), body).unwrap();
     assert_eq!(records, vec![PushRecord::new("100", "", ""); 2]);
     let seen = RecentMessages::new(10);
-    assert_eq!(first_time_only(records.clone(), &seen).len(), 2, "records without an id cannot be told apart");
+    assert_eq!(first_time_only(records.clone(), &seen).await.len(), 2, "records without an id cannot be told apart");
     assert!(seen.is_empty());
     // A known tag with empty data is a decode error naming the message, not a panic.
     let error = records[0].decode().unwrap_err();

@@ -166,7 +166,7 @@ fn malformed_or_non_object_text_is_a_config_error() {
         "\u{feff}{}",
     ] {
         match canonical_param_json(bad) {
-            Err(Error::Config(message)) => assert!(message.contains("param_json"), "{message}"),
+            Err(Error::InvalidRequest(message)) => assert!(message.contains("param_json"), "{message}"),
             other => panic!("{bad:?} gave {other:?}"),
         }
     }

@@ -155,7 +155,7 @@ async fn products(client: &Client, leaf_category: Option<i64>) -> Outcome {
     let product_id = added.product_id.clone().ok_or("product.addV2 returned no product_id")?;
     println!("   added product {product_id} with {} SKUs (log_id {})", added.sku.len(), added.log_id());
     let skus = client.execute(&SkuListRequest::new().product_id(&product_id)).await?;
-    for sku in &skus.0 {
+    for sku in skus.iter() {
         println!(
             "     SKU {} {} at {} fen",
             sku.id.unwrap_or_default(),
@@ -258,7 +258,7 @@ async fn push(target: &doudian_examples::Target) -> Outcome {
         let sender = sender.clone();
         async move { sender.send(event).map_err(|_| "the quickstart stopped listening") }
     };
-    let verifier = PushVerifier::new(gateway.app_key(), gateway.app_secret().into());
+    let verifier = PushVerifier::new(gateway.app_key(), gateway.app_secret());
     let app = axum::Router::new().route("/webhook", push_endpoint(verifier, on_event));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/webhook", listener.local_addr()?);

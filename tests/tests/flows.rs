@@ -241,7 +241,7 @@ async fn order_search_reads_every_page_once() {
     // A page size above the method's limit is refused before any call.
     let before = gw.calls("order.searchList");
     let err = client.page(&OrderSearchListRequest::new(0, 101)).await.unwrap_err();
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
     assert_eq!(gw.calls("order.searchList"), before);
 }
 
@@ -540,7 +540,7 @@ async fn test_push_and_redelivered_messages() {
         assert_eq!(delivery.status, 200);
         let received = webhook.next().await;
         assert_eq!(received.outcome.unwrap().len(), batch.len());
-        let fresh = first_time_only(parse_body(&received.body).unwrap(), &seen);
+        let fresh = first_time_only(parse_body(&received.body).unwrap(), &seen).await;
         processed.extend(fresh.into_iter().map(|r| (r.tag, r.msg_id)));
     }
     assert_eq!(processed, vec![("101".to_owned(), paid.msg_id), ("113".to_owned(), memo.msg_id)]);

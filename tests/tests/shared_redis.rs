@@ -7,20 +7,21 @@ use std::time::Duration;
 
 use doudian_gateway::{Gateway, OrderStatus, RunningGateway, TradeEvent};
 use doudian_sdk::api::shop::ShopBrandListRequest;
-use doudian_sdk::push::{PushEvent, PushRecord, PushVerifier};
+use doudian_sdk::push::{PushEvent, PushRecord, PushVerifier, SeenStore};
 use doudian_sdk::ratelimit::{RateLimiter, RateLimits};
-use doudian_sdk::redis::{RedisPushQueue, RedisRateLimiter, RedisSeenStore, RedisTokenStore};
+use doudian_sdk::redis::{Redis, RedisPushQueue, RedisRateLimiter};
 use doudian_sdk::token::TokenStore;
+use doudian_sdk::webhook::PushQueue;
 use doudian_sdk::webhook::{Accepted, PushEndpoint};
-use doudian_sdk::{AppSecret, Client, Error};
+use doudian_sdk::{Client, Error};
 use e2e_tests::redis_server::RedisServer;
 use e2e_tests::*;
 use tokio::task::JoinSet;
 
 /// A self-use client of `gw` whose tokens live in `redis` (a new store: as a new process).
 fn redis_client(gw: &RunningGateway, redis: &RedisServer) -> Client {
-    let store = RedisTokenStore::new(&redis.url(), gw.app_key()).unwrap();
-    client_builder(gw).token_store(Arc::new(store)).build().unwrap()
+    let store = Redis::connect(&redis.url(), gw.app_key()).unwrap().token_store();
+    client_builder(gw).token_store(store).build().unwrap()
 }
 
 /// `clients` clients (each with its own store and connection, like processes on several
@@ -48,7 +49,7 @@ async fn many_clients_create_once_and_refresh_once() {
 
     // Move into the token's last hour on both sides: the gateway's clock, and the expiry
     // the stored pair carries (the clients' clocks cannot move).
-    let key = RedisTokenStore::new(&redis.url(), gw.app_key()).unwrap().key(&gw.shop_id().to_string());
+    let key = Redis::connect(&redis.url(), gw.app_key()).unwrap().token_store().key(&gw.shop_id().to_string());
     let mut stored: serde_json::Value = serde_json::from_str(&redis.command(&["GET", &key])).unwrap();
     let old_access = stored["access_token"].as_str().unwrap().to_owned();
     stored["expires_at"] = (now_secs() + 1800).into();
@@ -94,10 +95,74 @@ async fn when_redis_goes_down_a_valid_cached_token_keeps_serving_and_the_rest_is
     assert_eq!(gw.calls("token.create"), 1, "no token is minted that could not be shared");
 }
 
+/// How many connections `redis` has accepted so far, this query's own included (a count
+/// that only grows: unlike the list of open ones, it does not depend on when the server
+/// notices that an earlier query's connection closed).
+fn connections_made(redis: &RedisServer) -> u64 {
+    let stats = redis.command(&["INFO", "stats"]);
+    let line = stats.lines().find_map(|line| line.strip_prefix("total_connections_received:"));
+    line.expect("INFO stats counts connections").trim().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stores_of_one_handle_share_its_connection() {
+    let redis = RedisServer::start();
+    let before = connections_made(&redis);
+    let handle = Redis::connect(&redis.url(), "app").unwrap();
+    assert_eq!(handle.token_store().load("1").await.unwrap(), None);
+    assert!(handle.seen_store().first_time("m1").await.unwrap());
+    let limiter = handle.rate_limiter(RateLimits::new().method("order.logisticsAdd", 50.0));
+    RateLimiter::acquire(&limiter, "order.logisticsAdd").await;
+    assert!(handle.push_queue().push(vec![PushRecord::new("0", "q1", "{}")]).await.unwrap());
+    assert_eq!(
+        connections_made(&redis) - before,
+        1 + 1,
+        "token store, seen store, rate limiter and queue writes on one connection (and this query's)"
+    );
+    // Another handle is another connection (another process, say), with the same keys.
+    let before = connections_made(&redis);
+    let other = Redis::connect(&redis.url(), "app").unwrap();
+    assert!(!other.seen_store().first_time("m1").await.unwrap(), "the same keys");
+    assert_eq!(connections_made(&redis) - before, 1 + 1);
+    // Each store used its kind of key under the handle's one namespace.
+    for key in ["doudian:app:push-seen:m1", "doudian:app:rate:order.logisticsAdd", "doudian:app:push-queue"] {
+        assert_eq!(redis.command(&["EXISTS", key]), ":1", "{key}");
+    }
+}
+
+/// The key names are what earlier versions wrote (`RedisTokenStore::new` and
+/// `with_namespace`): spelled out here, so a rename cannot pass unnoticed, and read by a
+/// process that cannot create tokens itself (a tool app), so nothing is minted anew.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_stored_by_an_earlier_version_are_read_after_the_upgrade() {
+    let redis = RedisServer::start();
+    let gw = gateway().await;
+    let shop = gw.shop_id().to_string();
+    // A pair issued to a process of this version, as JSON.
+    redis_client(&gw, &redis).execute(&ShopBrandListRequest::new()).await.unwrap();
+    let stored = redis.command(&["GET", &format!("doudian:{}:token:{shop}", gw.app_key())]);
+    assert!(stored.contains("access_token"), "the default key: {stored:?}");
+    // The same pair under a namespace, where an earlier `with_namespace(url, app, "staging")` kept it.
+    let staging_key = format!("staging:{}:token:{shop}", gw.app_key());
+    assert_eq!(redis.command(&["SET", &staging_key, &stored]), "+OK");
+    assert_eq!(redis.command(&["DEL", &format!("doudian:{}:token:{shop}", gw.app_key())]), ":1");
+
+    let staging = Redis::connect(&redis.url(), gw.app_key()).unwrap().namespace("staging");
+    let tool = Client::builder(gw.app_key(), gw.app_secret())
+        .base_url(gw.base_url())
+        .env_proxy(false)
+        .token_store(staging.token_store())
+        .build()
+        .unwrap()
+        .for_shop(&shop);
+    tool.execute(&ShopBrandListRequest::new()).await.unwrap();
+    assert_eq!((gw.calls("token.create"), gw.calls("token.refresh")), (1, 0), "the stored pair was used");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_redis_restart_the_first_command_on_an_old_connection_succeeds() {
     let mut redis = RedisServer::start();
-    let stores: Vec<_> = (0..8).map(|_| RedisTokenStore::new(&redis.url(), "app").unwrap()).collect();
+    let stores: Vec<_> = (0..8).map(|_| Redis::connect(&redis.url(), "app").unwrap().token_store()).collect();
     for store in &stores {
         assert_eq!(store.load("1").await.unwrap(), None, "connected");
     }
@@ -113,12 +178,12 @@ async fn after_a_redis_restart_the_first_command_on_an_old_connection_succeeds()
 async fn a_consent_while_redis_is_down_is_kept_used_and_saved_once_redis_is_back() {
     let mut redis = RedisServer::start();
     let gw = gateway().await;
-    let store = RedisTokenStore::new(&redis.url(), gw.app_key()).unwrap();
+    let store = Redis::connect(&redis.url(), gw.app_key()).unwrap().token_store();
     let tool = Client::builder(gw.app_key(), gw.app_secret())
         .base_url(gw.base_url())
         .env_proxy(false)
         .retry(fast_retry(3))
-        .token_store(Arc::new(store))
+        .token_store(store)
         .build()
         .unwrap();
     redis.stop();
@@ -151,8 +216,8 @@ async fn a_redis_restarted_empty_gets_the_pair_back_from_the_running_processes()
     let gw = gateway().await;
     let running: Vec<Client> = (0..4)
         .map(|_| {
-            let store = RedisTokenStore::new(&redis.url(), gw.app_key()).unwrap();
-            client_builder(&gw).token_store(Arc::new(store)).token_store_check(Duration::ZERO).build().unwrap()
+            let store = Redis::connect(&redis.url(), gw.app_key()).unwrap().token_store();
+            client_builder(&gw).token_store(store).token_store_check(Duration::ZERO).build().unwrap()
         })
         .collect();
     for client in &running {
@@ -173,11 +238,11 @@ async fn a_redis_restarted_empty_gets_the_pair_back_from_the_running_processes()
         running[0].execute(&ShopBrandListRequest::new()).await.unwrap();
     }
     // A process started now, one that cannot create a token itself (a tool app), finds it.
-    let store = RedisTokenStore::new(&redis.url(), gw.app_key()).unwrap();
+    let store = Redis::connect(&redis.url(), gw.app_key()).unwrap().token_store();
     let newcomer = Client::builder(gw.app_key(), gw.app_secret())
         .base_url(gw.base_url())
         .env_proxy(false)
-        .token_store(Arc::new(store))
+        .token_store(store)
         .build()
         .unwrap()
         .for_shop(gw.shop_id().to_string());
@@ -189,12 +254,12 @@ async fn a_redis_restarted_empty_gets_the_pair_back_from_the_running_processes()
 async fn a_renewal_lock_held_elsewhere_makes_others_wait_and_read_the_new_pair() {
     let redis = RedisServer::start();
     let gw = Gateway::builder().token_ttl(Duration::from_secs(1800)).start().await.unwrap();
-    let store = RedisTokenStore::new(&redis.url(), gw.app_key()).unwrap();
+    let store = Redis::connect(&redis.url(), gw.app_key()).unwrap().token_store();
     let shop = gw.shop_id().to_string();
     // Another process holds the lock...
     let held = store.lock_renewal(&shop, Duration::from_secs(5)).await.unwrap();
     assert!(held.is_held());
-    let second = RedisTokenStore::new(&redis.url(), gw.app_key()).unwrap();
+    let second = Redis::connect(&redis.url(), gw.app_key()).unwrap().token_store();
     let waited =
         tokio::time::timeout(Duration::from_millis(300), second.lock_renewal(&shop, Duration::from_secs(5))).await;
     assert!(waited.is_err(), "the lock is exclusive");
@@ -218,8 +283,8 @@ async fn one_push_posted_to_two_replicas_is_processed_once() {
     let mut urls = Vec::new();
     for replica in 0..2 {
         let sender = sender.clone();
-        let verifier = PushVerifier::new(gw.app_key(), AppSecret::new(gw.app_secret()));
-        let seen = RedisSeenStore::new(&redis.url(), gw.app_key()).unwrap();
+        let verifier = PushVerifier::new(gw.app_key(), gw.app_secret());
+        let seen = Redis::connect(&redis.url(), gw.app_key()).unwrap().seen_store();
         let endpoint = PushEndpoint::new(verifier, move |event: PushEvent| {
             let sender = sender.clone();
             async move {
@@ -232,7 +297,7 @@ async fn one_push_posted_to_two_replicas_is_processed_once() {
                 }
             }
         })
-        .seen_store(Arc::new(seen));
+        .seen_store(seen);
         let app: axum::Router = axum::Router::new().route("/push", endpoint.into_method_router());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         urls.push(format!("http://{}/push", listener.local_addr().unwrap()));
@@ -257,7 +322,7 @@ async fn one_push_posted_to_two_replicas_is_processed_once() {
     assert_eq!(delivery.status, 503, "a failed handling is answered failure");
     let (replica, _) = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap();
     assert_eq!(replica, 0);
-    let key = RedisSeenStore::new(&redis.url(), gw.app_key()).unwrap().key(&flaky.msg_id);
+    let key = Redis::connect(&redis.url(), gw.app_key()).unwrap().seen_store().key(&flaky.msg_id);
     for _ in 0..100 {
         if redis.command(&["EXISTS", &key]) == ":0" {
             break;
@@ -303,7 +368,7 @@ async fn four_processes_share_one_quota_through_redis() {
     let redis = RedisServer::start();
     let limits = RateLimits::new().method("order.logisticsAdd", 50.0);
     let limiters: Vec<_> = (0..4)
-        .map(|_| Arc::new(RedisRateLimiter::new(&redis.url(), "app", limits.clone()).unwrap().local_share(0.25)))
+        .map(|_| Arc::new(Redis::connect(&redis.url(), "app").unwrap().rate_limiter(limits.clone()).local_share(0.25)))
         .collect();
     // 100 slots among 4 processes at 50/s in all. The shared schedule (GCRA in Redis, on
     // the server's clock) moves its next free slot one interval (20 ms) per reservation,
@@ -330,8 +395,9 @@ async fn without_redis_each_process_paces_itself_at_its_local_share() {
     let url = redis.url();
     redis.stop();
     let limiter = Arc::new(
-        RedisRateLimiter::new(&url, "app", RateLimits::new().method("order.logisticsAdd", 40.0))
+        Redis::connect(&url, "app")
             .unwrap()
+            .rate_limiter(RateLimits::new().method("order.logisticsAdd", 40.0))
             .local_share(0.25),
     );
     // 10 a second alone: the 11 slots are 100 ms apart on the runtime's clock.
@@ -346,7 +412,7 @@ fn queued_endpoint(
     queue: RedisPushQueue,
     handler: impl Fn(PushRecord) -> futures_util::future::BoxFuture<'static, Result<(), String>> + Send + Sync + 'static,
 ) -> PushEndpoint {
-    PushEndpoint::with_records(PushVerifier::new("app", AppSecret::new("secret")), handler).queue(queue)
+    PushEndpoint::with_records(PushVerifier::new("app", "secret"), handler).queue(queue)
 }
 
 fn signed_push(ids: std::ops::Range<usize>) -> (axum::http::HeaderMap, Vec<u8>) {
@@ -366,7 +432,7 @@ fn records_a_stopped_replica_left_in_the_redis_queue_are_handled_by_another_once
     // stuck on the first: everything it read is pending in the group under its name.
     let stopped = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     stopped.block_on(async {
-        let queue = RedisPushQueue::new(&redis.url(), "app").unwrap().consumer("a");
+        let queue = Redis::connect(&redis.url(), "app").unwrap().push_queue().consumer("a");
         let endpoint = queued_endpoint(queue, |_| Box::pin(std::future::pending()));
         for push in 0..20 {
             let (headers, body) = signed_push(push * 10..push * 10 + 10);
@@ -384,8 +450,11 @@ fn records_a_stopped_replica_left_in_the_redis_queue_are_handled_by_another_once
     runtime.block_on(async {
         let (sender, mut handled) = tokio::sync::mpsc::unbounded_channel::<String>();
         let failed_once = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let queue =
-            RedisPushQueue::new(&redis.url(), "app").unwrap().consumer("b").claim_after(Duration::from_millis(100));
+        let queue = Redis::connect(&redis.url(), "app")
+            .unwrap()
+            .push_queue()
+            .consumer("b")
+            .claim_after(Duration::from_millis(100));
         let endpoint = queued_endpoint(queue, move |record| {
             let (sender, failed_once) = (sender.clone(), failed_once.clone());
             Box::pin(async move {

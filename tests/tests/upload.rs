@@ -4,7 +4,7 @@
 
 use doudian_gateway::{Fault, FaultRule};
 use doudian_sdk::api::material::MaterialUploadImageSyncRequest;
-use doudian_sdk::error::{TransportKind, UploadFailure, UploadStep};
+use doudian_sdk::error::{Chain, TransportKind, UploadFailure, UploadStep};
 use doudian_sdk::upload::{crc32, crc32_hex, UploadOptions};
 use doudian_sdk::{AccessToken, CallOptions, Error};
 use e2e_tests::*;
@@ -164,8 +164,10 @@ async fn an_unreachable_upload_host_is_retried_alone_and_reported_as_such() {
     let upload = upload_error(&err);
     assert_eq!((upload.step, &upload.failure), (UploadStep::Put, &UploadFailure::Transport(TransportKind::Connect)));
     assert!(err.is_retryable() && !err.is_ambiguous(), "nothing was sent: {err}");
-    assert!(err.to_string().starts_with("upload failed at the PUT of the bytes: could not connect: "), "{err}");
-    assert!(!err.to_string().contains("127.0.0.1:9/"), "no URL in errors: {err}");
+    // The message, then the HTTP client's cause (from `source()`).
+    let printed = Chain(&err).to_string();
+    assert!(printed.starts_with("upload failed at the PUT of the bytes: could not connect: "), "{printed}");
+    assert!(!printed.contains("127.0.0.1:9/"), "no URL in errors: {printed}");
     // The PUT was retried on its own: one token call, one address.
     assert_eq!((platform.hits(), imagex.hits()), (1, 1));
 }

@@ -164,6 +164,34 @@ async fn push_message_with_a_wrong_type_names_its_path() {
     assert_eq!(decode.context, "push message tag 102 (msg_id 7301234567890123456)");
 }
 
+/// `call_value` sends the canonical text of a JSON value: the bytes `call_json` sends for
+/// the same parameters written as text, keys sorted, numbers as written; `null` is `{}`;
+/// a value that is not an object is refused before anything is sent.
+#[tokio::test]
+async fn call_value_sends_what_call_json_sends_for_the_same_parameters() {
+    let server = ScriptedServer::start(vec![Canned::ok(envelope(r#"{"brands":[]}"#))]).await;
+    let client = server.client(RetryPolicy::none());
+    let text = r#"{"z":[2,1],"page":0,"name":"连衣裙 & <裙>","big":6921349872346712345,"price":1.5}"#;
+    let value: serde_json::Value = serde_json::from_str(text).unwrap();
+    let reply = client.call_value("shop.brandList", &value, &no_token()).await.unwrap();
+    assert_eq!(reply.data(), &serde_json::json!({"brands": []}));
+    let by_value = server.requests().pop().unwrap().body;
+    client.call_json("shop.brandList", text, &no_token()).await.unwrap();
+    let by_text = server.requests().pop().unwrap().body;
+    assert_eq!(String::from_utf8(by_value).unwrap(), String::from_utf8(by_text).unwrap());
+    assert_eq!(server.requests().len(), 2);
+
+    client.call_value("shop.brandList", &serde_json::Value::Null, &no_token()).await.unwrap();
+    assert_eq!(server.requests().pop().unwrap().body, b"{}");
+    for not_an_object in [serde_json::json!([1]), serde_json::json!("x"), serde_json::json!(3)] {
+        let err = client.call_value("shop.brandList", &not_an_object, &no_token()).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidRequest(ref m) if m.contains("JSON object")), "{err:?}");
+    }
+    let err = client.call_json("shop.brandList", "{\"a\":", &no_token()).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest(ref m) if m.contains("not valid JSON")), "{err:?}");
+    assert_eq!(server.hits(), 3, "refused requests are not sent");
+}
+
 #[tokio::test]
 async fn requests_carry_the_documented_query_headers_and_raw_body() {
     let server = ScriptedServer::start(vec![Canned::ok(envelope(r#"{"shop_order_list":[]}"#))]).await;

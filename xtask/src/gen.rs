@@ -77,6 +77,8 @@ pub fn read_spec(root: &Path) -> Result<Input, String> {
         groups: group_paths.iter().map(|p| file(p)).collect::<Result<_, _>>()?,
         messages: file(&spec.join("messages.json"))?,
         overrides: file(&spec.join("overrides.json"))?,
+        codes: file(&spec.join("codes.json"))?,
+        shapes: file(&spec.join("shapes.json"))?,
     })
 }
 
@@ -126,7 +128,7 @@ fn compare(root: &Path, desired: &BTreeMap<String, String>) -> Diff {
 
 /// The generator's inputs for the warm check: its own binary and every spec file.
 fn stamp_inputs<'a>(generator: &'a [u8], input: &'a Input) -> impl Iterator<Item = &'a [u8]> {
-    let files = input.groups.iter().chain([&input.messages, &input.overrides]);
+    let files = input.groups.iter().chain([&input.messages, &input.overrides, &input.codes, &input.shapes]);
     std::iter::once(generator).chain(files.flat_map(|f| [f.path.as_bytes(), f.text.as_bytes()]))
 }
 
@@ -243,6 +245,8 @@ mod tests {
         fs::write(root.join("api-spec/groups/demo.json"), group).unwrap();
         fs::write(root.join("api-spec/messages.json"), r#"{"messages": []}"#).unwrap();
         fs::write(root.join("api-spec/overrides.json"), "{}").unwrap();
+        fs::write(root.join("api-spec/codes.json"), r#"{"code_sets": []}"#).unwrap();
+        fs::write(root.join("api-spec/shapes.json"), r#"{"shapes": []}"#).unwrap();
         fs::write(
             root.join(MANIFEST),
             "[package]\nname = \"x\"\n\n# BEGIN GENERATED FEATURES (generated)\n[features]\n# END GENERATED FEATURES\n",

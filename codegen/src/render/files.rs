@@ -21,6 +21,17 @@ pub fn mod_file(api: &Api) -> TokenStream {
             pub mod #module;
         }
     });
+    let features: std::collections::BTreeSet<&str> =
+        api.model.iter().flat_map(|m| m.features.iter().map(String::as_str)).collect();
+    let model = (!api.model.is_empty()).then(|| {
+        let features: Vec<&str> = features.iter().copied().collect();
+        quote! {
+            #[cfg(any(#(feature = #features),*))]
+            #[cfg_attr(docsrs, doc(cfg(any(#(feature = #features),*))))]
+            #[rustfmt::skip]
+            pub mod model;
+        }
+    });
     quote! {
         //! The generated API: one module per API group, each behind its cargo feature (`full`
         //! turns them all on), and the push messages (feature `messages`). [`crate::catalog::METHODS`] lists every
@@ -31,6 +42,12 @@ pub fn mod_file(api: &Api) -> TokenStream {
         #[cfg_attr(docsrs, doc(cfg(feature = "messages")))]
         #[rustfmt::skip]
         pub mod messages;
+
+        #model
+
+        /// The code sets' data (`api-spec/codes.json`), re-exported by [`crate::codes`].
+        #[rustfmt::skip]
+        pub(crate) mod codes;
 
         #[cfg(test)]
         #[rustfmt::skip]
@@ -72,9 +89,17 @@ pub fn group_mod_file(group: &Group) -> TokenStream {
             pub mod shared;
         }
     });
+    let domain: Vec<_> = group.domain_types.iter().map(|n| ident(n)).collect();
+    let domain = (!domain.is_empty()).then(|| {
+        quote! {
+            /// The domain types this group's methods return (defined in [`crate::api::model`]).
+            pub use crate::api::model::{#(#domain),*};
+        }
+    });
     quote! {
         #doc
         #shared
+        #domain
         #(#methods)*
     }
 }
@@ -188,8 +213,10 @@ pub fn message_file(m: &MessageIr) -> TokenStream {
         );
     }
     let module_doc = format!(" Push message `{}` ({}) and its nested types.", m.body.name, tag_text(m));
+    let moved = super::moved_aliases(&m.moved, &format!("push message `{}`", m.body.name));
     quote! {
         #![doc = #module_doc]
+        #moved
         #body
         #(#nested)*
 

@@ -198,8 +198,10 @@ fn typed_tokens(m: &Method, typed: &Typed, shared: &[&str]) -> TokenStream {
         let names = shared.iter().map(|n| ident(n));
         quote!(pub use super::shared::{#(#names),*};)
     });
+    let moved = super::moved_aliases(&m.moved, &m.name);
     quote! {
         #reexports
+        #moved
         #request_tokens
         #response_tokens
         #binding
@@ -229,6 +231,25 @@ fn newtype_response(m: &Method, ty: &RustType, doc: &str) -> TokenStream {
                     type IntoIter = ::std::vec::IntoIter<#item>;
                     fn into_iter(self) -> Self::IntoIter {
                         self.0.into_iter()
+                    }
+                }
+            })
+        }
+        RustType::Model(name) => {
+            let model = type_tokens(ty);
+            let doc = format!(" The reply is one [`{name}`](crate::api::model::{name}): its fields read through this.");
+            Some(quote! {
+                impl ::std::ops::Deref for #response {
+                    type Target = #model;
+                    #[doc = #doc]
+                    fn deref(&self) -> &#model {
+                        &self.0
+                    }
+                }
+
+                impl From<#response> for #model {
+                    fn from(response: #response) -> #model {
+                        response.0
                     }
                 }
             })

@@ -13,6 +13,7 @@
 
 mod files;
 mod method;
+mod model;
 mod structs;
 mod wire;
 
@@ -20,6 +21,7 @@ pub use files::{
     group_mod_file, groups_page, message_file, messages_mod_file, method_table, mod_file, shared_file, tests_file,
 };
 pub use method::method_file;
+pub use model::{model_file, moved_aliases};
 pub use wire::{wire_file, Wrapper};
 
 use crate::ir::{FieldIr, RustType};
@@ -45,6 +47,14 @@ pub(crate) fn type_tokens(ty: &RustType) -> TokenStream {
         RustType::CodeSet { name, .. } => {
             let name = ident(name);
             quote!(crate::codes::#name)
+        }
+        RustType::Model(name) => {
+            let name = ident(name);
+            quote!(crate::api::model::#name)
+        }
+        RustType::CodeList { name } => {
+            let name = ident(name);
+            quote!(crate::codes::Joined<crate::codes::#name>)
         }
         RustType::Id { name, .. } => {
             let name = ident(name);

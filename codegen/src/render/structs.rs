@@ -28,18 +28,21 @@ fn field_doc(field: &FieldIr) -> String {
     }
     match &field.ty {
         RustType::CodeSet { name, .. } => doc.push_str(&format!(": a [`{name}`](crate::codes::{name}) code")),
+        RustType::CodeList { name } => {
+            doc.push_str(&format!(": [`{name}`](crate::codes::{name}) codes, sent joined by `,`"))
+        }
         RustType::Id { name, text } => doc.push_str(&format!(
             ": [`{name}`](crate::ids::{name}), sent as a {}",
             if *text { "string" } else { "number" }
         )),
-        RustType::Vec(item) => {
-            if let RustType::Id { name, text } = &**item {
-                doc.push_str(&format!(
-                    ": [`{name}`](crate::ids::{name})s, each sent as a {}",
-                    if *text { "string" } else { "number" }
-                ));
-            }
-        }
+        RustType::Vec(item) => match &**item {
+            RustType::Id { name, text } => doc.push_str(&format!(
+                ": [`{name}`](crate::ids::{name})s, each sent as a {}",
+                if *text { "string" } else { "number" }
+            )),
+            RustType::CodeSet { name, .. } => doc.push_str(&format!(": [`{name}`](crate::codes::{name}) codes")),
+            _ => {}
+        },
         _ => {}
     }
     if let Some(example) = field.example.as_deref().filter(|e| !e.is_empty()) {
@@ -191,12 +194,19 @@ impl Param {
     }
 }
 
-/// How a field is taken as a parameter: strings, JSON and ids through `Into` (an id from
-/// an integer or a string), lists of ids from any iterator of them.
+/// How a field is taken as a parameter: strings, JSON, ids and codes through `Into` (an id
+/// from an integer or a string, a code from its set or its raw number), lists of ids or
+/// codes from any iterator of them.
 pub(crate) fn param(ty: &RustType) -> Param {
     match ty {
-        RustType::String | RustType::Value | RustType::Id { .. } => Param::Into(type_tokens(ty)),
-        RustType::Vec(item) if matches!(**item, RustType::Id { .. }) => Param::Items(type_tokens(item)),
+        RustType::String
+        | RustType::Value
+        | RustType::Id { .. }
+        | RustType::CodeSet { .. }
+        | RustType::CodeList { .. } => Param::Into(type_tokens(ty)),
+        RustType::Vec(item) if matches!(**item, RustType::Id { .. } | RustType::CodeSet { .. }) => {
+            Param::Items(type_tokens(item))
+        }
         other => Param::Plain(type_tokens(other)),
     }
 }
@@ -290,9 +300,9 @@ fn builder_tokens(s: &Struct) -> TokenStream {
         let ty = taken.ty();
         let value = taken.value(&rust);
         let value = if f.optional { quote!(Some(#value)) } else { value };
-        let doc = format!(" Sets `{}`.", f.wire);
+        let doc = doc_lines(&format!("Sets {}", field_doc(f)));
         quote! {
-            #[doc = #doc]
+            #doc
             pub fn #rust(mut self, #rust: #ty) -> Self {
                 self.#rust = #value;
                 self

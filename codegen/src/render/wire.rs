@@ -66,11 +66,11 @@ pub fn wire_file(
     }
 }
 
-/// The inner type of a newtype response: collections and JSON as they are, a scalar or an
-/// object as an `Option`.
+/// The inner type of a newtype response: collections, JSON and a domain type as they are
+/// (`null` gives an empty one), a scalar or an object as an `Option`.
 pub fn newtype_inner(ty: &RustType) -> TokenStream {
     match ty {
-        RustType::Vec(_) | RustType::Map(_) | RustType::Value => type_tokens(ty),
+        RustType::Vec(_) | RustType::Map(_) | RustType::Value | RustType::Model(_) => type_tokens(ty),
         other => {
             let inner = type_tokens(other);
             quote!(Option<#inner>)
@@ -130,7 +130,7 @@ fn object_tokens(s: &Struct, wrapper: Option<&str>) -> TokenStream {
         let inits = s.fields.iter().map(|f| {
             let rust = ident(&f.rust);
             match (&f.ty, f.optional) {
-                (RustType::Named(_), false) => quote!(#rust: crate::de::Object::empty(),),
+                (RustType::Named(_) | RustType::Model(_), false) => quote!(#rust: crate::de::Object::empty(),),
                 _ => quote!(#rust: Default::default(),),
             }
         });

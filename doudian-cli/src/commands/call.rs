@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
-use doudian_sdk::redis::RedisTokenStore;
+use doudian_sdk::redis::Redis;
 use doudian_sdk::token::{FileTokenStore, TokenStore};
 use doudian_sdk::{CallOptions, Client, ClientBuilder, SignMethod};
 
@@ -66,8 +66,8 @@ impl ConnectionArgs {
 /// A token store from its `--token-store` description.
 fn token_store(description: &str, app_key: &str) -> Result<Arc<dyn TokenStore>, Failure> {
     if description.starts_with("redis://") || description.starts_with("rediss://") {
-        let store = RedisTokenStore::new(description, app_key).map_err(|e| Failure::config(e.to_string()))?;
-        return Ok(Arc::new(store));
+        let redis = Redis::connect(description, app_key).map_err(|e| Failure::config(e.to_string()))?;
+        return Ok(Arc::new(redis.token_store()));
     }
     match description.strip_prefix("file:") {
         Some(path) if !path.is_empty() => Ok(Arc::new(FileTokenStore::new(path))),

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use doudian_gateway::{Gateway, RunningGateway};
+use doudian_sdk::error::Chain;
 use doudian_sdk::{Client, ClientBuilder, SignMethod};
 
 use super::Failure;
@@ -98,7 +99,8 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
     if let Some(secret) = args.app_secret {
         builder = builder.app_secret(secret);
     }
-    let gateway = builder.start().await.map_err(|e| Failure::config(format!("cannot start the gateway: {e}")))?;
+    let gateway =
+        builder.start().await.map_err(|e| Failure::config(format!("cannot start the gateway: {}", Chain(&e))))?;
     println!("doudian mock gateway listening");
     println!("DOUDIAN_BASE_URL={}", gateway.base_url());
     println!("DOUDIAN_APP_KEY={}", gateway.app_key());
@@ -127,8 +129,10 @@ pub struct Bundled {
 
 impl Bundled {
     pub async fn start() -> Result<Self, Failure> {
-        let gateway =
-            Gateway::builder().start().await.map_err(|e| Failure::config(format!("cannot start the gateway: {e}")))?;
+        let gateway = Gateway::builder()
+            .start()
+            .await
+            .map_err(|e| Failure::config(format!("cannot start the gateway: {}", Chain(&e))))?;
         Ok(Bundled { gateway })
     }
 

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use doudian_sdk::ratelimit::{LocalRateLimiter, RateLimiter, RateLimits};
-use doudian_sdk::redis::RedisRateLimiter;
+use doudian_sdk::redis::Redis;
 use doudian_sdk::retry::RetryPolicy;
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -172,8 +172,9 @@ fn limiter(args: &ShipArgs) -> Result<Arc<dyn RateLimiter>, Failure> {
             let app_key = args.connection.app_key().ok_or_else(|| {
                 Failure::config("--limiter needs the app key (DOUDIAN_APP_KEY): the quota is the app's")
             })?;
-            let limiter = RedisRateLimiter::new(url, app_key, limits)
+            let limiter = Redis::connect(url, app_key)
                 .map_err(|e| Failure::config(e.to_string()))?
+                .rate_limiter(limits)
                 .local_share(1.0 / f64::from(args.workers));
             Ok(Arc::new(limiter))
         }

@@ -51,7 +51,7 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
             "material_name": name,
             "file_uri": uploaded.store_uri,
         });
-        let reply = client.call_json("material.uploadImageSync", &params.to_string(), &CallOptions::new()).await?;
+        let reply = client.call_value("material.uploadImageSync", &params, &CallOptions::new()).await?;
         out["image_sync"] = json!({ "log_id": reply.log_id(), "data": reply.data() });
     }
     print_json(&out)

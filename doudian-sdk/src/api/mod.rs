@@ -323,6 +323,32 @@ pub mod yunc;
 #[cfg_attr(docsrs, doc(cfg(feature = "messages")))]
 #[rustfmt::skip]
 pub mod messages;
+#[cfg(
+    any(
+        feature = "after_sale",
+        feature = "messages",
+        feature = "order",
+        feature = "product"
+    )
+)]
+#[cfg_attr(
+    docsrs,
+    doc(
+        cfg(
+            any(
+                feature = "after_sale",
+                feature = "messages",
+                feature = "order",
+                feature = "product"
+            )
+        )
+    )
+)]
+#[rustfmt::skip]
+pub mod model;
+/// The code sets' data (`api-spec/codes.json`), re-exported by [`crate::codes`].
+#[rustfmt::skip]
+pub(crate) mod codes;
 #[cfg(test)]
 #[rustfmt::skip]
 mod tests;

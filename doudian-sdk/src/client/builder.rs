@@ -109,9 +109,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Sets where tokens are kept (default: in memory).
-    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
-        self.store = Some(store);
+    /// Sets where tokens are kept (default: in memory): a store, or an `Arc` of one to keep
+    /// a handle to it.
+    pub fn token_store(mut self, store: impl TokenStore) -> Self {
+        self.store = Some(Arc::new(store));
         self
     }
 
@@ -185,13 +186,13 @@ impl ClientBuilder {
     /// or adaptively where it is unknown. Without it (the default) calls are not paced, and
     /// 60000 answers are only retried with backoff.
     pub fn rate_limits(self, limits: RateLimits) -> Self {
-        self.rate_limiter(Arc::new(LocalRateLimiter::new(limits)))
+        self.rate_limiter(LocalRateLimiter::new(limits))
     }
 
-    /// Paces calls with `limiter`: one shared by several clients, or across processes
-    /// (`redis::RedisRateLimiter`).
-    pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
-        self.limiter = Some(limiter);
+    /// Paces calls with `limiter`: one shared by several clients (an `Arc` of it), or
+    /// across processes (`redis::Redis::rate_limiter`).
+    pub fn rate_limiter(mut self, limiter: impl RateLimiter) -> Self {
+        self.limiter = Some(Arc::new(limiter));
         self
     }
 

@@ -51,9 +51,11 @@ impl Client {
 fn check_page_size<R: Paginated>(request: &R) -> Result<()> {
     match (request.page_size(), R::MAX_PAGE_SIZE) {
         (Some(size), Some(max)) if size > max => {
-            Err(Error::config(format!("{}: page size {size} is above the method's limit of {max}", R::METHOD)))
+            Err(Error::invalid_request(format!("{}: page size {size} is above the method's limit of {max}", R::METHOD)))
         }
-        (Some(size), _) if size <= 0 => Err(Error::config(format!("{}: page size must be positive", R::METHOD))),
+        (Some(size), _) if size <= 0 => {
+            Err(Error::invalid_request(format!("{}: page size must be positive", R::METHOD)))
+        }
         _ => Ok(()),
     }
 }

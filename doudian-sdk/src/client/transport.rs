@@ -21,16 +21,9 @@ pub(super) struct Sent {
     pub(super) bytes: usize,
 }
 
-/// Percent-encodes a query value (everything but RFC 3986 unreserved characters).
-fn encode_query_value(out: &mut String, value: &str) {
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-}
+/// What a query value keeps as it is: the RFC 3986 unreserved characters.
+const QUERY_VALUE_KEEPS: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// `name=value&…`, each value percent-encoded.
 fn query_string<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
@@ -41,7 +34,7 @@ fn query_string<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Stri
         }
         query.push_str(name);
         query.push('=');
-        encode_query_value(&mut query, value);
+        query.extend(percent_encoding::utf8_percent_encode(value, QUERY_VALUE_KEEPS));
     }
     query
 }
@@ -118,7 +111,7 @@ impl Inner {
                 span.record("log_id", reply.log_id.as_str());
                 tracing::debug!(latency_ms, bytes, "reply");
             }
-            Err(error) => tracing::debug!(latency_ms, error = %error, "call failed"),
+            Err(error) => tracing::debug!(latency_ms, error = %crate::error::Chain(error), "call failed"),
         }
         Sent { reply, bytes }
     }
@@ -204,9 +197,7 @@ mod tests {
 
     #[test]
     fn query_values_are_percent_encoded() {
-        let mut out = String::new();
-        encode_query_value(&mut out, "a b&c=d/é-_.~");
-        assert_eq!(out, "a%20b%26c%3Dd%2F%C3%A9-_.~");
+        assert_eq!(query_string([("a", "a b&c=d/é-_.~+%"), ("b", "")]), "a=a%20b%26c%3Dd%2F%C3%A9-_.~%2B%25&b=");
     }
 
     #[test]

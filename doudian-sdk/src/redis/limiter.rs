@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use tokio::time::Instant;
 
-use super::{Connection, DEFAULT_NAMESPACE};
+use super::{Connection, Namespace, Redis};
 use crate::error::Result;
 use crate::ratelimit::{Limit, LocalRateLimiter, RateLimiter, RateLimits};
 
@@ -53,30 +53,28 @@ const RETRY_REDIS_AFTER: Duration = Duration::from_secs(1);
 /// whole limit unless set; set it to 1/K for K workers — and tries Redis again a second
 /// later. The fallback is logged once per outage at `warn`.
 ///
+/// Made by [`Redis::rate_limiter`].
+///
 /// ```no_run
 /// # async fn demo() -> doudian_sdk::Result<()> {
-/// use std::sync::Arc;
 /// use doudian_sdk::ratelimit::RateLimits;
-/// use doudian_sdk::redis::RedisRateLimiter;
+/// use doudian_sdk::redis::Redis;
 /// use doudian_sdk::Client;
 ///
 /// // One of 4 workers: 100 order.logisticsAdd calls a second among all of them.
-/// let limiter = RedisRateLimiter::new(
-///     "redis://127.0.0.1:6379/0",
-///     "7012345678901234567",
-///     RateLimits::new().method("order.logisticsAdd", 100.0),
-/// )?
-/// .local_share(0.25);
+/// let redis = Redis::connect("redis://127.0.0.1:6379/0", "7012345678901234567")?;
+/// let limiter = redis.rate_limiter(RateLimits::new().method("order.logisticsAdd", 100.0)).local_share(0.25);
 /// let client = Client::builder("7012345678901234567", "app-secret")
 ///     .shop_id("4463798")
-///     .rate_limiter(Arc::new(limiter))
+///     .token_store(redis.token_store())
+///     .rate_limiter(limiter)
 ///     .build()?;
 /// # let _ = client; Ok(()) }
 /// ```
 pub struct RedisRateLimiter {
     connection: Connection,
     script: ::redis::Script,
-    prefix: String,
+    keys: Namespace,
     limits: RateLimits,
     /// Methods without a fixed limit.
     local: LocalRateLimiter,
@@ -91,7 +89,7 @@ impl fmt::Debug for RedisRateLimiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisRateLimiter")
             .field("redis", &self.connection.address())
-            .field("prefix", &self.prefix)
+            .field("keys", &self.keys)
             .field("limits", &self.limits)
             .field("local_share", &self.share)
             .finish_non_exhaustive()
@@ -100,24 +98,30 @@ impl fmt::Debug for RedisRateLimiter {
 
 impl RedisRateLimiter {
     /// A limiter for `app_key`'s calls, scheduled in the Redis at `url`
-    /// (`redis://[:password@]host:port[/db]`). Connects on first use.
+    /// (`redis://[:password@]host:port[/db]`) on a connection of its own. Connects on
+    /// first use.
+    #[deprecated(note = "use `Redis::connect(url, app_key)?.rate_limiter(limits)`: one connection for every store")]
     pub fn new(url: &str, app_key: &str, limits: RateLimits) -> Result<Self> {
-        Ok(RedisRateLimiter {
-            connection: Connection::open(url)?,
+        Ok(Redis::connect(url, app_key)?.rate_limiter(limits))
+    }
+
+    pub(super) fn with_connection(connection: Connection, keys: &Namespace, limits: RateLimits) -> Self {
+        RedisRateLimiter {
+            connection,
             script: ::redis::Script::new(GCRA_SCRIPT),
-            prefix: format!("{DEFAULT_NAMESPACE}:{app_key}:rate:"),
+            keys: keys.clone(),
             local: LocalRateLimiter::new(limits.clone()),
             fallback: LocalRateLimiter::new(limits.clone()),
             limits,
             share: 1.0,
             redis_down_until: Mutex::new(None),
-        })
+        }
     }
 
     /// Keys under `namespace` instead of `doudian`.
+    #[deprecated(note = "set the namespace on the handle: `Redis::connect(url, app_key)?.namespace(namespace)`")]
     pub fn namespace(mut self, namespace: &str) -> Self {
-        let app_key = self.prefix.split(':').nth(1).unwrap_or_default().to_owned();
-        self.prefix = format!("{namespace}:{app_key}:rate:");
+        self.keys.namespace = namespace.to_owned();
         self
     }
 
@@ -132,7 +136,7 @@ impl RedisRateLimiter {
 
     /// The Redis key of `method`'s schedule.
     pub fn key(&self, method: &str) -> String {
-        format!("{}{method}", self.prefix)
+        format!("{}:{method}", self.keys.key("rate"))
     }
 
     /// Whether Redis is being skipped after a failure.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use ::redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
 use futures_util::future::BoxFuture;
 
-use super::{Connection, DEFAULT_NAMESPACE};
+use super::{Connection, Namespace, Redis};
 use crate::error::{Error, Result};
 use crate::push::PushRecord;
 use crate::webhook::{PushQueue, Queued, DEFAULT_JOURNAL_CAPACITY};
@@ -21,6 +21,7 @@ const CLAIM_EVERY: Duration = Duration::from_secs(5);
 
 /// A push queue in a Redis stream, `<namespace>:<app_key>:push-queue`, read through the
 /// consumer group `workers`: every replica of the endpoint adds to it and takes from it.
+/// Made by [`Redis::push_queue`].
 ///
 /// * `push` adds a push's records in one transaction (`MULTI`/`XADD`/`EXEC`); the push is
 ///   answered success once Redis has them (as durable as the server's persistence
@@ -46,6 +47,8 @@ pub struct RedisPushQueue {
     state: Mutex<LocalState>,
     next_id: AtomicU64,
     waiting: AtomicUsize,
+    /// For the deprecated `namespace`, which renames `key`.
+    keys: Namespace,
 }
 
 #[derive(Default)]
@@ -72,13 +75,19 @@ impl std::fmt::Debug for RedisPushQueue {
 }
 
 impl RedisPushQueue {
-    /// The queue of `app_key`'s pushes at `url`, read as a consumer with a random name.
+    /// The queue of `app_key`'s pushes at `url`, on connections of its own, read as a
+    /// consumer with a random name.
+    #[deprecated(note = "use `Redis::connect(url, app_key)?.push_queue()`: one connection for every store")]
     pub fn new(url: &str, app_key: &str) -> Result<Self> {
+        Ok(Redis::connect(url, app_key)?.push_queue())
+    }
+
+    pub(super) fn with_connections(commands: Connection, reads: Connection, keys: &Namespace) -> Self {
         let consumer = format!("replica-{:016x}", crate::retry::random_u64());
-        Ok(RedisPushQueue {
-            commands: Connection::open(url)?,
-            reads: Connection::open(url)?,
-            key: format!("{DEFAULT_NAMESPACE}:{app_key}:push-queue"),
+        RedisPushQueue {
+            commands,
+            reads,
+            key: keys.key("push-queue"),
             group: "workers".to_owned(),
             consumer,
             capacity: DEFAULT_JOURNAL_CAPACITY,
@@ -86,13 +95,15 @@ impl RedisPushQueue {
             state: Mutex::new(LocalState::default()),
             next_id: AtomicU64::new(1),
             waiting: AtomicUsize::new(0),
-        })
+            keys: keys.clone(),
+        }
     }
 
     /// Keys under `namespace` instead of `doudian`.
+    #[deprecated(note = "set the namespace on the handle: `Redis::connect(url, app_key)?.namespace(namespace)`")]
     pub fn namespace(mut self, namespace: &str) -> Self {
-        let rest = self.key.split_once(':').map(|(_, rest)| rest.to_owned()).unwrap_or_default();
-        self.key = format!("{namespace}:{rest}");
+        self.keys.namespace = namespace.to_owned();
+        self.key = self.keys.key("push-queue");
         self
     }
 

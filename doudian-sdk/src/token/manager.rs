@@ -329,7 +329,7 @@ impl TokenManager {
                     state.failures = state.failures.saturating_add(1);
                     let delay = refresh_backoff().backoff(state.failures);
                     state.next_refresh = Some(Instant::now() + delay);
-                    tracing::warn!(shop = %key_owned, error = %error, retry_in_s = delay.as_secs(),
+                    tracing::warn!(shop = %key_owned, error = %crate::error::Chain(&error), retry_in_s = delay.as_secs(),
                         "token refresh failed; the current token is still valid");
                     None
                 }

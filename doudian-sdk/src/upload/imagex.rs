@@ -89,18 +89,13 @@ fn is_plain_host(host: &str) -> bool {
         && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']'))
 }
 
-/// The store URI as a URL path: RFC 3986 unreserved characters and `/` kept, the rest
-/// percent-encoded.
+/// What the store URI keeps as it is in the URL path: RFC 3986 unreserved characters and `/`.
+const STORE_PATH_KEEPS: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+
+/// The store URI as a URL path, the rest percent-encoded.
 fn encode_path(store_uri: &str) -> String {
-    let mut out = String::with_capacity(store_uri.len());
-    for byte in store_uri.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(store_uri, STORE_PATH_KEEPS).to_string()
 }
 
 /// Step 2: GET `auth_query`; the first store info and upload host of its reply.

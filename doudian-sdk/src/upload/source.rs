@@ -120,9 +120,10 @@ impl From<&[u8]> for Material {
 }
 
 fn read_error(error: io::Error, path: Option<&Path>) -> Error {
+    // The I/O error is the source, not part of the message (printed once in a chain).
     let detail = match path {
-        Some(path) => format!("{}: {error}", path.display()),
-        None => format!("the reader: {error}"),
+        Some(path) => path.display().to_string(),
+        None => "the reader".to_owned(),
     };
     Error::from(UploadError::new(UploadStep::Read, UploadFailure::Read, detail).with_source(error))
 }
@@ -182,7 +183,7 @@ impl FileBody {
         let (returned, kept) = match source {
             Some(source) => (
                 io::Error::new(source.kind(), source.to_string()),
-                UploadError::new(UploadStep::Put, failure, format!("{detail}: {source}")).with_source(source),
+                UploadError::new(UploadStep::Put, failure, detail).with_source(source),
             ),
             None => {
                 (io::Error::new(io::ErrorKind::InvalidData, detail), UploadError::new(UploadStep::Put, failure, detail))

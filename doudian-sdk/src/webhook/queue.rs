@@ -29,7 +29,7 @@ pub struct Queued {
 /// records must survive a crash of the process: the endpoint then answers success, and
 /// the platform will not send them again. Delivery to the handler is at least once: a
 /// crash between the handler's success and the ack hands the record out again. [`PushJournal`](super::PushJournal) keeps them
-/// in local files; `doudian_sdk::redis::RedisPushQueue` (feature `redis`) in a Redis stream.
+/// in local files; `doudian_sdk::redis::Redis::push_queue` (feature `redis`) in a Redis stream.
 pub trait PushQueue: Send + Sync + 'static {
     /// Adds `records` durably, in order: `Ok(false)` when they do not fit (the push is
     /// answered failure and sent again later).

@@ -23,7 +23,7 @@ impl AddressAddAftersaleStrategyRequest {
             aftersale_strategy: Default::default(),
         }
     }
-    /// Sets `aftersale_strategy`.
+    /// Sets `aftersale_strategy`
     pub fn aftersale_strategy(mut self, aftersale_strategy: AftersaleStrategy) -> Self {
         self.aftersale_strategy = Some(aftersale_strategy);
         self
@@ -67,22 +67,22 @@ impl AftersaleStrategy {
             to_add_product_id: Default::default(),
         }
     }
-    /// Sets `address`.
+    /// Sets `address`
     pub fn address(mut self, address: Vec<Address>) -> Self {
         self.address = address;
         self
     }
-    /// Sets `strategy_name`.
+    /// Sets `strategy_name`. Example: `华东仓退货策略`
     pub fn strategy_name(mut self, strategy_name: impl Into<String>) -> Self {
         self.strategy_name = Some(strategy_name.into());
         self
     }
-    /// Sets `strategy_type`.
+    /// Sets `strategy_type`. Example: `1-静态策略类型，2-动态策略类型。`
     pub fn strategy_type(mut self, strategy_type: i32) -> Self {
         self.strategy_type = Some(strategy_type);
         self
     }
-    /// Sets `to_add_product_id`.
+    /// Sets `to_add_product_id`. Example: `[123344]`
     pub fn to_add_product_id(mut self, to_add_product_id: Vec<i64>) -> Self {
         self.to_add_product_id = to_add_product_id;
         self

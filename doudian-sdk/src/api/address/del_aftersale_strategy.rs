@@ -22,7 +22,7 @@ impl AddressDelAftersaleStrategyRequest {
             strategy_id: Default::default(),
         }
     }
-    /// Sets `strategy_id`.
+    /// Sets `strategy_id`. Example: `AFS7418487171435053348`
     pub fn strategy_id(mut self, strategy_id: impl Into<String>) -> Self {
         self.strategy_id = Some(strategy_id.into());
         self

@@ -23,7 +23,7 @@ impl AddressGetAftersaleStrategyRequest {
             strategy_id: Default::default(),
         }
     }
-    /// Sets `strategy_id`.
+    /// Sets `strategy_id`. Example: `必填，策略ID`
     pub fn strategy_id(mut self, strategy_id: impl Into<String>) -> Self {
         self.strategy_id = Some(strategy_id.into());
         self

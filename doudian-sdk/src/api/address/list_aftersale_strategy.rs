@@ -33,22 +33,22 @@ impl AddressListAftersaleStrategyRequest {
             size: Default::default(),
         }
     }
-    /// Sets `order_by`.
+    /// Sets `order_by`. Example: `asc`
     pub fn order_by(mut self, order_by: impl Into<String>) -> Self {
         self.order_by = Some(order_by.into());
         self
     }
-    /// Sets `order_by_field`.
+    /// Sets `order_by_field`. Example: `create_time`
     pub fn order_by_field(mut self, order_by_field: impl Into<String>) -> Self {
         self.order_by_field = Some(order_by_field.into());
         self
     }
-    /// Sets `page`.
+    /// Sets `page`. Example: `1`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `size`.
+    /// Sets `size`. Example: `20`
     pub fn size(mut self, size: i64) -> Self {
         self.size = Some(size);
         self

@@ -29,17 +29,17 @@ impl AddressListStrategyBindProductsRequest {
             strategy_id: Default::default(),
         }
     }
-    /// Sets `page`.
+    /// Sets `page`. Example: `1`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`. Example: `20`
     pub fn page_size(mut self, page_size: i64) -> Self {
         self.page_size = Some(page_size);
         self
     }
-    /// Sets `strategy_id`.
+    /// Sets `strategy_id`. Example: `AFS7418493389946110223`
     pub fn strategy_id(mut self, strategy_id: impl Into<String>) -> Self {
         self.strategy_id = Some(strategy_id.into());
         self

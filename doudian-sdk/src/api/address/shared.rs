@@ -22,17 +22,17 @@ impl Address {
             province_id: Default::default(),
         }
     }
-    /// Sets `city_id`.
+    /// Sets `city_id`. Example: `110000`
     pub fn city_id(mut self, city_id: i64) -> Self {
         self.city_id = Some(city_id);
         self
     }
-    /// Sets `id`.
+    /// Sets `id`. Example: `101`
     pub fn id(mut self, id: i64) -> Self {
         self.id = Some(id);
         self
     }
-    /// Sets `province_id`.
+    /// Sets `province_id`. Example: `11`
     pub fn province_id(mut self, province_id: i64) -> Self {
         self.province_id = Some(province_id);
         self

@@ -25,7 +25,7 @@ impl AddressUpdateRequest {
             store_id: Default::default(),
         }
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`. Example: `123`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self
@@ -130,17 +130,17 @@ impl Address {
             remark: Default::default(),
         }
     }
-    /// Sets `fixed_phone`.
+    /// Sets `fixed_phone` (sensitive: redacted in `Debug`)
     pub fn fixed_phone(mut self, fixed_phone: impl Into<String>) -> Self {
         self.fixed_phone = Some(fixed_phone.into());
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self

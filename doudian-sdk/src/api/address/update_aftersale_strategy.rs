@@ -26,12 +26,12 @@ impl AddressUpdateAftersaleStrategyRequest {
             operation: Default::default(),
         }
     }
-    /// Sets `aftersale_strategy`.
+    /// Sets `aftersale_strategy`
     pub fn aftersale_strategy(mut self, aftersale_strategy: AftersaleStrategy) -> Self {
         self.aftersale_strategy = Some(aftersale_strategy);
         self
     }
-    /// Sets `operation`.
+    /// Sets `operation`. Example: `0`
     pub fn operation(mut self, operation: i32) -> Self {
         self.operation = Some(operation);
         self
@@ -83,32 +83,32 @@ impl AftersaleStrategy {
             to_del_product_id: Default::default(),
         }
     }
-    /// Sets `address`.
+    /// Sets `address`
     pub fn address(mut self, address: Vec<Address>) -> Self {
         self.address = address;
         self
     }
-    /// Sets `strategy_id`.
+    /// Sets `strategy_id`. Example: `AFS7418493389946110223`
     pub fn strategy_id(mut self, strategy_id: impl Into<String>) -> Self {
         self.strategy_id = Some(strategy_id.into());
         self
     }
-    /// Sets `strategy_name`.
+    /// Sets `strategy_name`. Example: `新的策略名称`
     pub fn strategy_name(mut self, strategy_name: impl Into<String>) -> Self {
         self.strategy_name = Some(strategy_name.into());
         self
     }
-    /// Sets `strategy_type`.
+    /// Sets `strategy_type`. Example: `1`
     pub fn strategy_type(mut self, strategy_type: i32) -> Self {
         self.strategy_type = Some(strategy_type);
         self
     }
-    /// Sets `to_add_product_id`.
+    /// Sets `to_add_product_id`. Example: `[3709205448604385763]`
     pub fn to_add_product_id(mut self, to_add_product_id: Vec<i64>) -> Self {
         self.to_add_product_id = to_add_product_id;
         self
     }
-    /// Sets `to_del_product_id`.
+    /// Sets `to_del_product_id`. Example: `[3709080842971250761]`
     pub fn to_del_product_id(mut self, to_del_product_id: Vec<i64>) -> Self {
         self.to_del_product_id = to_del_product_id;
         self

@@ -35,7 +35,9 @@ impl AfterSaleAddOrderRemarkRequest {
             order_id: Default::default(),
         }
     }
-    /// Sets `after_sale_id`.
+    /// Sets The after-sale request the remark is about.
+    ///
+    /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
     pub fn after_sale_id(
         mut self,
         after_sale_id: impl Into<crate::ids::AfterSaleId>,
@@ -43,7 +45,9 @@ impl AfterSaleAddOrderRemarkRequest {
         self.after_sale_id = Some(after_sale_id.into());
         self
     }
-    /// Sets `order_id`.
+    /// Sets The order the remark is about.
+    ///
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self

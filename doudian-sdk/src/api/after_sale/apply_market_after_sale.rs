@@ -40,22 +40,22 @@ impl AfterSaleApplyMarketAfterSaleRequest {
             store_id: Default::default(),
         }
     }
-    /// Sets `item_count`.
+    /// Sets `item_count`
     pub fn item_count(mut self, item_count: i64) -> Self {
         self.item_count = Some(item_count);
         self
     }
-    /// Sets `miss_gram`.
+    /// Sets `miss_gram`
     pub fn miss_gram(mut self, miss_gram: i64) -> Self {
         self.miss_gram = Some(miss_gram);
         self
     }
-    /// Sets `refund_amount`.
+    /// Sets `refund_amount`
     pub fn refund_amount(mut self, refund_amount: i64) -> Self {
         self.refund_amount = Some(refund_amount);
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self

@@ -43,27 +43,27 @@ impl AfterSaleBuyerExchangeRequest {
             sms_id: Default::default(),
         }
     }
-    /// Sets `address_id`.
+    /// Sets `address_id`
     pub fn address_id(mut self, address_id: i64) -> Self {
         self.address_id = Some(address_id);
         self
     }
-    /// Sets `comment`.
+    /// Sets `comment`
     pub fn comment(mut self, comment: impl Into<String>) -> Self {
         self.comment = Some(comment.into());
         self
     }
-    /// Sets `evidence`.
+    /// Sets `evidence`
     pub fn evidence(mut self, evidence: Vec<String>) -> Self {
         self.evidence = evidence;
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `sms_id`.
+    /// Sets `sms_id`
     pub fn sms_id(mut self, sms_id: i64) -> Self {
         self.sms_id = Some(sms_id);
         self

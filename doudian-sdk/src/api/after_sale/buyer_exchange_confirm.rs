@@ -43,27 +43,27 @@ impl AfterSaleBuyerExchangeConfirmRequest {
             logistics_code: Default::default(),
         }
     }
-    /// Sets `action`.
+    /// Sets `action`
     pub fn action(mut self, action: impl Into<String>) -> Self {
         self.action = Some(action.into());
         self
     }
-    /// Sets `comment`.
+    /// Sets `comment`
     pub fn comment(mut self, comment: impl Into<String>) -> Self {
         self.comment = Some(comment.into());
         self
     }
-    /// Sets `company_code`.
+    /// Sets `company_code`
     pub fn company_code(mut self, company_code: impl Into<String>) -> Self {
         self.company_code = Some(company_code.into());
         self
     }
-    /// Sets `evidence`.
+    /// Sets `evidence`
     pub fn evidence(mut self, evidence: Vec<String>) -> Self {
         self.evidence = evidence;
         self
     }
-    /// Sets `logistics_code`.
+    /// Sets `logistics_code`
     pub fn logistics_code(mut self, logistics_code: impl Into<String>) -> Self {
         self.logistics_code = Some(logistics_code.into());
         self

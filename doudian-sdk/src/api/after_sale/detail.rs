@@ -2,9 +2,80 @@
 // Source: api-spec/groups/afterSale.json
 
 //! `afterSale.Detail`: its request, its response and their nested types.
-pub use super::shared::{
-    AftersaleTag, ExchangeSkuInfo, Placeholder, ReasonSecondLabel, SkuSpec, Tag,
-};
+pub use crate::api::model::ActualAmount;
+#[deprecated(
+    note = "the objects of afterSale.Detail and of other methods are now one type: `api::model::ProcessInfoAfterSaleInfo`"
+)]
+pub type AfterSaleInfo = crate::api::model::ProcessInfoAfterSaleInfo;
+pub use crate::api::model::AfterSaleServiceTag;
+pub use crate::api::model::AfterSaleServiceTagInfo;
+pub use crate::api::model::AfterSaleShopRemark;
+#[deprecated(
+    note = "the objects of afterSale.Detail and of other methods are now one type: `api::model::AfterSaleInfoAftersaleTag`"
+)]
+pub type AftersaleTag = crate::api::model::AfterSaleInfoAftersaleTag;
+pub use crate::api::model::AllEvidence;
+pub use crate::api::model::ArbitrateEvidence;
+pub use crate::api::model::ArbitrateEvidenceTmpl;
+pub use crate::api::model::ArbitrateInfo;
+pub use crate::api::model::CheckPrice;
+pub use crate::api::model::City;
+pub use crate::api::model::DeductionPriceDetail;
+pub use crate::api::model::DescKv;
+pub use crate::api::model::Exchange;
+#[deprecated(
+    note = "the objects of afterSale.Detail and of other methods are now one type: `api::model::AfterSaleInfoExchangeSkuInfo`"
+)]
+pub type ExchangeSkuInfo = crate::api::model::AfterSaleInfoExchangeSkuInfo;
+pub use crate::api::model::GivenSkuDetail;
+pub use crate::api::model::InsuranceTag;
+#[deprecated(
+    note = "the objects of afterSale.Detail and of other methods are now one type: `api::model::ProcessInfoLogisticsInfo`"
+)]
+pub type LogisticsInfo = crate::api::model::ProcessInfoLogisticsInfo;
+#[deprecated(
+    note = "the objects of afterSale.Detail and of other methods are now one type: `api::model::LogisticsInfoOrder`"
+)]
+pub type Order = crate::api::model::LogisticsInfoOrder;
+pub use crate::api::model::OrderInfo;
+pub use crate::api::model::OriginAmount;
+#[deprecated(
+    note = "the objects of afterSale.Detail and of other methods are now one type: `api::model::AftersaleTagPlaceholder`"
+)]
+pub type Placeholder = crate::api::model::AftersaleTagPlaceholder;
+#[deprecated(
+    note = "the objects of afterSale.Detail and of other methods are now one type: `api::model::Address`"
+)]
+pub type PostAddress = crate::api::model::Address;
+pub use crate::api::model::PriceProtectionDetail;
+pub use crate::api::model::ProcessInfo;
+pub use crate::api::model::Province;
+#[deprecated(
+    note = "the objects of afterSale.Detail and of other methods are now one type: `api::model::AfterSaleInfoReasonSecondLabel`"
+)]
+pub type ReasonSecondLabel = crate::api::model::AfterSaleInfoReasonSecondLabel;
+pub use crate::api::model::RecordLogs;
+pub use crate::api::model::RefundBearer;
+pub use crate::api::model::RefundDetail;
+pub use crate::api::model::Resend;
+pub use crate::api::model::Return;
+#[deprecated(
+    note = "the objects of afterSale.Detail and of other methods are now one type: `api::model::Address`"
+)]
+pub type ReturnAddress = crate::api::model::Address;
+pub use crate::api::model::SkuOrderInfo;
+#[deprecated(
+    note = "the objects of afterSale.Detail and of other methods are now one type: `api::model::SkuOrderInfoSkuSpec`"
+)]
+pub type SkuSpec = crate::api::model::SkuOrderInfoSkuSpec;
+pub use crate::api::model::StandardPrice;
+pub use crate::api::model::Street;
+#[deprecated(
+    note = "the objects of afterSale.Detail and of other methods are now one type: `api::model::SkuOrderInfoTag`"
+)]
+pub type Tag = crate::api::model::SkuOrderInfoTag;
+pub use crate::api::model::Town;
+pub use crate::api::model::ValueAddedService;
 /// `afterSale.Detail`: Reads one after-sale request in full: amounts, reason and evidence, return and exchange logistics, arbitration, the merchant's remarks and, with `need_operation_record`, its history. Read it before acting with `afterSale.operate`, and on a refund push message to get the request's current state.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -35,731 +106,40 @@ impl AfterSaleDetailRequest {
             need_operation_record: Default::default(),
         }
     }
-    /// Sets `is_searchable`.
+    /// Sets `is_searchable`
     pub fn is_searchable(mut self, is_searchable: bool) -> Self {
         self.is_searchable = Some(is_searchable);
         self
     }
-    /// Sets `need_operation_record`.
+    /// Sets `true` adds the request's history (`record_logs_list`).
+    ///
+    /// `need_operation_record`
     pub fn need_operation_record(mut self, need_operation_record: bool) -> Self {
         self.need_operation_record = Some(need_operation_record);
         self
     }
 }
 /// `afterSale.Detail` response: the reply's `data`.
-#[derive(Clone, Default, Debug)]
+#[derive(Clone, Debug, Default, ::serde::Serialize)]
+#[serde(transparent)]
 #[non_exhaustive]
-pub struct AfterSaleDetailResponse {
-    /// `order_info`
-    pub order_info: Option<OrderInfo>,
-    /// `process_info`
-    pub process_info: Option<ProcessInfo>,
+pub struct AfterSaleDetailResponse(pub crate::api::model::AfterSale);
+impl ::std::ops::Deref for AfterSaleDetailResponse {
+    type Target = crate::api::model::AfterSale;
+    /// The reply is one [`AfterSale`](crate::api::model::AfterSale): its fields read through this.
+    fn deref(&self) -> &crate::api::model::AfterSale {
+        &self.0
+    }
+}
+impl From<AfterSaleDetailResponse> for crate::api::model::AfterSale {
+    fn from(response: AfterSaleDetailResponse) -> crate::api::model::AfterSale {
+        response.0
+    }
 }
 impl crate::request::Request for AfterSaleDetailRequest {
     const METHOD: &'static str = "afterSale.Detail";
     const READ_ONLY: bool = true;
     type Response = AfterSaleDetailResponse;
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ActualAmount {
-    /// `amount`
-    pub amount: Option<i64>,
-    /// `price_text`
-    pub price_text: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct AfterSaleInfo {
-    /// `after_sale_apply_count`
-    pub after_sale_apply_count: Option<i64>,
-    /// The after-sale id.
-    ///
-    /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    pub after_sale_id: Option<crate::ids::AfterSaleId>,
-    /// `after_sale_order_type`
-    pub after_sale_order_type: Option<i64>,
-    /// Where the request stands; the values of `AfterSaleStatus` (6 awaiting the merchant, 12 succeeded, 28 failed...).
-    ///
-    /// `after_sale_status`
-    pub after_sale_status: Option<i64>,
-    /// `after_sale_status_desc`
-    pub after_sale_status_desc: Option<String>,
-    /// `after_sale_sub_type`
-    pub after_sale_sub_type: Option<i64>,
-    /// What the buyer asks for: 0 return and refund, 1 refund after shipment, 2 refund before shipment, 3 exchange, 6 price protection, 7 resend, 8 repair.
-    ///
-    /// `after_sale_type`
-    pub after_sale_type: Option<i64>,
-    /// `after_sale_type_text`
-    pub after_sale_type_text: Option<String>,
-    /// `aftersale_status_to_final_time`
-    pub aftersale_status_to_final_time: Option<i64>,
-    /// `aftersale_tags`
-    pub aftersale_tags: Vec<AftersaleTag>,
-    /// `agree_refuse_sign`
-    pub agree_refuse_sign: Option<i64>,
-    /// `apply_role`
-    pub apply_role: Option<i64>,
-    /// When the buyer applied, Unix seconds.
-    ///
-    /// `apply_time`
-    pub apply_time: Option<i64>,
-    /// `auto_audit_bits`
-    pub auto_audit_bits: Vec<i64>,
-    /// `deduction_amount`
-    pub deduction_amount: Option<i64>,
-    /// `disable_coupon_id`
-    pub disable_coupon_id: Option<String>,
-    /// `encrypt_post_receiver` (sensitive: redacted in `Debug`)
-    pub encrypt_post_receiver: Option<String>,
-    /// `encrypt_post_tel_sec` (sensitive: redacted in `Debug`)
-    pub encrypt_post_tel_sec: Option<String>,
-    /// The buyer's evidence images.
-    ///
-    /// `evidence`
-    pub evidence: Vec<String>,
-    /// `exchange_sku_info`
-    pub exchange_sku_info: Option<ExchangeSkuInfo>,
-    /// `gold_coin_return_amount`
-    pub gold_coin_return_amount: Option<i64>,
-    /// `got_pkg`
-    pub got_pkg: Option<i64>,
-    /// `kol_discount_return_amount`
-    pub kol_discount_return_amount: Option<i64>,
-    /// `kol_discount_return_status`
-    pub kol_discount_return_status: Option<i64>,
-    /// `need_return_count`
-    pub need_return_count: Option<i64>,
-    /// `open_address_id`
-    pub open_address_id: Option<String>,
-    /// `part_type`
-    pub part_type: Option<i64>,
-    /// `platform_discount_return_amount`
-    pub platform_discount_return_amount: Option<i64>,
-    /// `platform_discount_return_status`
-    pub platform_discount_return_status: Option<i64>,
-    /// `post_address` (sensitive: redacted in `Debug`)
-    pub post_address: Option<PostAddress>,
-    /// `post_discount_return_amount`
-    pub post_discount_return_amount: Option<i64>,
-    /// `post_discount_return_status`
-    pub post_discount_return_status: Option<i64>,
-    /// `post_receiver` (sensitive: redacted in `Debug`)
-    pub post_receiver: Option<String>,
-    /// `post_tel_sec` (sensitive: redacted in `Debug`)
-    pub post_tel_sec: Option<String>,
-    /// `real_refund_amount`
-    pub real_refund_amount: Option<i64>,
-    /// The buyer's reason, as text.
-    ///
-    /// `reason`
-    pub reason: Option<String>,
-    /// `reason_code`
-    pub reason_code: Option<i64>,
-    /// `reason_remark`
-    pub reason_remark: Option<String>,
-    /// `reason_second_labels`
-    pub reason_second_labels: Vec<ReasonSecondLabel>,
-    /// `refund_fail_reason`
-    pub refund_fail_reason: Option<String>,
-    /// `refund_packing_charge_amount`
-    pub refund_packing_charge_amount: Option<i64>,
-    /// The shipping fee to refund, in fen.
-    ///
-    /// `refund_post_amount`
-    pub refund_post_amount: Option<i64>,
-    /// `refund_promotion_amount`
-    pub refund_promotion_amount: Option<i64>,
-    /// `refund_status`
-    pub refund_status: Option<i64>,
-    /// `refund_time`
-    pub refund_time: Option<i64>,
-    /// The amount to refund, in fen.
-    ///
-    /// `refund_total_amount`
-    pub refund_total_amount: Option<i64>,
-    /// `refund_type`
-    pub refund_type: Option<i64>,
-    /// `refund_type_text`
-    pub refund_type_text: Option<String>,
-    /// `refund_voucher_num`
-    pub refund_voucher_num: Option<i64>,
-    /// `refund_voucher_times`
-    pub refund_voucher_times: Option<i64>,
-    /// `return_address`
-    pub return_address: Option<ReturnAddress>,
-    /// `return_address_id`
-    pub return_address_id: Option<i64>,
-    /// `return_method`
-    pub return_method: Option<i64>,
-    /// `risk_decsison_code`
-    pub risk_decsison_code: Option<i64>,
-    /// `risk_decsison_description`
-    pub risk_decsison_description: Option<String>,
-    /// `risk_decsison_reason`
-    pub risk_decsison_reason: Option<String>,
-    /// `shop_discount_return_amount`
-    pub shop_discount_return_amount: Option<i64>,
-    /// When the current step times out, Unix seconds.
-    ///
-    /// `status_deadline`
-    pub status_deadline: Option<i64>,
-    /// `store_id`
-    pub store_id: Option<String>,
-    /// `store_name`
-    pub store_name: Option<String>,
-    /// When it last changed, Unix seconds.
-    ///
-    /// `update_time`
-    pub update_time: Option<i64>,
-}
-impl ::std::fmt::Debug for AfterSaleInfo {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("AfterSaleInfo")
-            .field("after_sale_apply_count", &self.after_sale_apply_count)
-            .field("after_sale_id", &self.after_sale_id)
-            .field("after_sale_order_type", &self.after_sale_order_type)
-            .field("after_sale_status", &self.after_sale_status)
-            .field("after_sale_status_desc", &self.after_sale_status_desc)
-            .field("after_sale_sub_type", &self.after_sale_sub_type)
-            .field("after_sale_type", &self.after_sale_type)
-            .field("after_sale_type_text", &self.after_sale_type_text)
-            .field(
-                "aftersale_status_to_final_time",
-                &self.aftersale_status_to_final_time,
-            )
-            .field("aftersale_tags", &self.aftersale_tags)
-            .field("agree_refuse_sign", &self.agree_refuse_sign)
-            .field("apply_role", &self.apply_role)
-            .field("apply_time", &self.apply_time)
-            .field("auto_audit_bits", &self.auto_audit_bits)
-            .field("deduction_amount", &self.deduction_amount)
-            .field("disable_coupon_id", &self.disable_coupon_id)
-            .field(
-                "encrypt_post_receiver",
-                &crate::secret::Redacted(&self.encrypt_post_receiver),
-            )
-            .field(
-                "encrypt_post_tel_sec",
-                &crate::secret::Redacted(&self.encrypt_post_tel_sec),
-            )
-            .field("evidence", &self.evidence)
-            .field("exchange_sku_info", &self.exchange_sku_info)
-            .field("gold_coin_return_amount", &self.gold_coin_return_amount)
-            .field("got_pkg", &self.got_pkg)
-            .field("kol_discount_return_amount", &self.kol_discount_return_amount)
-            .field("kol_discount_return_status", &self.kol_discount_return_status)
-            .field("need_return_count", &self.need_return_count)
-            .field("open_address_id", &self.open_address_id)
-            .field("part_type", &self.part_type)
-            .field(
-                "platform_discount_return_amount",
-                &self.platform_discount_return_amount,
-            )
-            .field(
-                "platform_discount_return_status",
-                &self.platform_discount_return_status,
-            )
-            .field("post_address", &crate::secret::Redacted(&self.post_address))
-            .field("post_discount_return_amount", &self.post_discount_return_amount)
-            .field("post_discount_return_status", &self.post_discount_return_status)
-            .field("post_receiver", &crate::secret::Redacted(&self.post_receiver))
-            .field("post_tel_sec", &crate::secret::Redacted(&self.post_tel_sec))
-            .field("real_refund_amount", &self.real_refund_amount)
-            .field("reason", &self.reason)
-            .field("reason_code", &self.reason_code)
-            .field("reason_remark", &self.reason_remark)
-            .field("reason_second_labels", &self.reason_second_labels)
-            .field("refund_fail_reason", &self.refund_fail_reason)
-            .field("refund_packing_charge_amount", &self.refund_packing_charge_amount)
-            .field("refund_post_amount", &self.refund_post_amount)
-            .field("refund_promotion_amount", &self.refund_promotion_amount)
-            .field("refund_status", &self.refund_status)
-            .field("refund_time", &self.refund_time)
-            .field("refund_total_amount", &self.refund_total_amount)
-            .field("refund_type", &self.refund_type)
-            .field("refund_type_text", &self.refund_type_text)
-            .field("refund_voucher_num", &self.refund_voucher_num)
-            .field("refund_voucher_times", &self.refund_voucher_times)
-            .field("return_address", &self.return_address)
-            .field("return_address_id", &self.return_address_id)
-            .field("return_method", &self.return_method)
-            .field("risk_decsison_code", &self.risk_decsison_code)
-            .field("risk_decsison_description", &self.risk_decsison_description)
-            .field("risk_decsison_reason", &self.risk_decsison_reason)
-            .field("shop_discount_return_amount", &self.shop_discount_return_amount)
-            .field("status_deadline", &self.status_deadline)
-            .field("store_id", &self.store_id)
-            .field("store_name", &self.store_name)
-            .field("update_time", &self.update_time)
-            .finish()
-    }
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct AfterSaleServiceTag {
-    /// `tag_detail`
-    pub tag_detail: Option<String>,
-    /// `tag_detail_en`
-    pub tag_detail_en: Option<String>,
-    /// `tag_link_url`
-    pub tag_link_url: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct AfterSaleServiceTagInfo {
-    /// `after_sale_service_tag`
-    pub after_sale_service_tag: Vec<AfterSaleServiceTag>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct AfterSaleShopRemark {
-    /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    pub after_sale_id: Option<crate::ids::AfterSaleId>,
-    /// `create_time`
-    pub create_time: Option<i64>,
-    /// `operator`
-    pub operator: Option<String>,
-    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
-    pub order_id: Option<crate::ids::OrderId>,
-    /// `remark`
-    pub remark: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct AllEvidence {
-    /// `desc`
-    pub desc: Option<String>,
-    /// `type`
-    pub type_: Option<i32>,
-    /// `urls`
-    pub urls: Vec<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ArbitrateEvidence {
-    /// `describe`
-    pub describe: Option<String>,
-    /// `images`
-    pub images: Vec<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ArbitrateEvidenceTmpl {
-    /// `dead_line`
-    pub dead_line: Option<i64>,
-    /// `describe`
-    pub describe: Option<String>,
-    /// `images`
-    pub images: Vec<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ArbitrateInfo {
-    /// `arbitrate_blame`
-    pub arbitrate_blame: Option<i64>,
-    /// `arbitrate_conclusion`
-    pub arbitrate_conclusion: Option<i64>,
-    /// `arbitrate_create_time`
-    pub arbitrate_create_time: Option<i64>,
-    /// `arbitrate_evidence`
-    pub arbitrate_evidence: Option<ArbitrateEvidence>,
-    /// `arbitrate_evidence_tmpl`
-    pub arbitrate_evidence_tmpl: Option<ArbitrateEvidenceTmpl>,
-    /// `arbitrate_id`
-    pub arbitrate_id: Option<String>,
-    /// `arbitrate_opinion`
-    pub arbitrate_opinion: Option<String>,
-    /// `arbitrate_status`
-    pub arbitrate_status: Option<i64>,
-    /// `arbitrate_status_deadline`
-    pub arbitrate_status_deadline: Option<String>,
-    /// `arbitrate_update_time`
-    pub arbitrate_update_time: Option<i64>,
-    /// `is_required_evidence`
-    pub is_required_evidence: Option<bool>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct CheckPrice {
-    /// `actual_amount`
-    pub actual_amount: Option<ActualAmount>,
-    /// `deduction_price_detail`
-    pub deduction_price_detail: Vec<DeductionPriceDetail>,
-    /// `origin_amount`
-    pub origin_amount: Option<OriginAmount>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct City {
-    /// `id`
-    pub id: Option<String>,
-    /// `name`
-    pub name: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct DeductionPriceDetail {
-    /// `amount`
-    pub amount: Option<i64>,
-    /// `price_text`
-    pub price_text: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct DescKv {
-    /// `highlight`
-    pub highlight: Option<bool>,
-    /// `key`
-    pub key: Option<String>,
-    /// `notice`
-    pub notice: Option<String>,
-    /// `value`
-    pub value: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Exchange {
-    /// `company_code`
-    pub company_code: Option<String>,
-    /// `company_name`
-    pub company_name: Option<String>,
-    /// `logistics_time`
-    pub logistics_time: Option<i64>,
-    /// `tracking_no`
-    pub tracking_no: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct GivenSkuDetail {
-    /// `item_order_num`
-    pub item_order_num: Option<i64>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `product_name`
-    pub product_name: Option<String>,
-    /// `shop_sku_code`
-    pub shop_sku_code: Option<String>,
-    /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    pub sku_order_id: Option<crate::ids::OrderId>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct InsuranceTag {
-    /// `tag_detail`
-    pub tag_detail: Option<String>,
-    /// `tag_detail_en`
-    pub tag_detail_en: Option<String>,
-    /// `tag_link_url`
-    pub tag_link_url: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct LogisticsInfo {
-    /// `exchange`
-    pub exchange: Option<Exchange>,
-    /// `order`
-    pub order: Vec<Order>,
-    /// `resend`
-    pub resend: Option<Resend>,
-    /// `return`
-    pub return_: Option<Return>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Order {
-    /// `company_code`
-    pub company_code: Option<String>,
-    /// `company_name`
-    pub company_name: Option<String>,
-    /// `logistics_state`
-    pub logistics_state: Option<i64>,
-    /// `logistics_time`
-    pub logistics_time: Option<i64>,
-    /// `tracking_no`
-    pub tracking_no: Option<String>,
-    /// `value_added_services`
-    pub value_added_services: Vec<ValueAddedService>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct OrderInfo {
-    /// The shop order the request belongs to.
-    ///
-    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
-    pub shop_order_id: Option<crate::ids::OrderId>,
-    /// `sku_order_infos`
-    pub sku_order_infos: Vec<SkuOrderInfo>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct OriginAmount {
-    /// `amount`
-    pub amount: Option<i64>,
-    /// `price_text`
-    pub price_text: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct PostAddress {
-    /// `city`
-    pub city: Option<City>,
-    /// `detail`
-    pub detail: Option<String>,
-    /// `encrypt_detail`
-    pub encrypt_detail: Option<String>,
-    /// `landmark`
-    pub landmark: Option<String>,
-    /// `province`
-    pub province: Option<Province>,
-    /// `street`
-    pub street: Option<Street>,
-    /// `town`
-    pub town: Option<Town>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct PriceProtectionDetail {
-    /// `check_price`
-    pub check_price: Option<CheckPrice>,
-    /// `platform_recycle_amount`
-    pub platform_recycle_amount: Option<i64>,
-    /// `platform_to_merchant_refund_status`
-    pub platform_to_merchant_refund_status: Option<i64>,
-    /// `price_protection_formulas`
-    pub price_protection_formulas: Option<String>,
-    /// `refund_bearer_list`
-    pub refund_bearer_list: Vec<RefundBearer>,
-    /// `refund_detail`
-    pub refund_detail: Option<RefundDetail>,
-    /// `standard_price`
-    pub standard_price: Option<StandardPrice>,
-    /// `title`
-    pub title: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ProcessInfo {
-    /// `after_sale_info`
-    pub after_sale_info: Option<AfterSaleInfo>,
-    /// `after_sale_service_tag`
-    pub after_sale_service_tag: Option<AfterSaleServiceTagInfo>,
-    /// `after_sale_shop_remarks`
-    pub after_sale_shop_remarks: Vec<AfterSaleShopRemark>,
-    /// `arbitrate_info`
-    pub arbitrate_info: Option<ArbitrateInfo>,
-    /// `logistics_info`
-    pub logistics_info: Option<LogisticsInfo>,
-    /// `price_protection_detail`
-    pub price_protection_detail: Option<PriceProtectionDetail>,
-    /// `record_logs_list`
-    pub record_logs_list: Vec<RecordLogs>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Province {
-    /// `id`
-    pub id: Option<String>,
-    /// `name`
-    pub name: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct RecordLogs {
-    /// `action`
-    pub action: Option<String>,
-    /// `all_evidence`
-    pub all_evidence: Vec<AllEvidence>,
-    /// `desc_kvs`
-    pub desc_kvs: Vec<DescKv>,
-    /// `images`
-    pub images: Vec<String>,
-    /// `operator`
-    pub operator: Option<String>,
-    /// `role`
-    pub role: Option<i64>,
-    /// `text`
-    pub text: Option<String>,
-    /// `time`
-    pub time: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct RefundBearer {
-    /// `amount`
-    pub amount: Option<i64>,
-    /// `price_text`
-    pub price_text: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct RefundDetail {
-    /// `actual_amount`
-    pub actual_amount: Option<ActualAmount>,
-    /// `deduction_price_detail`
-    pub deduction_price_detail: Vec<DeductionPriceDetail>,
-    /// `origin_amount`
-    pub origin_amount: Option<OriginAmount>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Resend {
-    /// `company_code`
-    pub company_code: Option<String>,
-    /// `company_name`
-    pub company_name: Option<String>,
-    /// `logistics_time`
-    pub logistics_time: Option<i64>,
-    /// `tracking_no`
-    pub tracking_no: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Return {
-    /// `company_code`
-    pub company_code: Option<String>,
-    /// `company_name`
-    pub company_name: Option<String>,
-    /// `logistics_time`
-    pub logistics_time: Option<i64>,
-    /// `tracking_no`
-    pub tracking_no: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ReturnAddress {
-    /// `city`
-    pub city: Option<City>,
-    /// `detail`
-    pub detail: Option<String>,
-    /// `landmark`
-    pub landmark: Option<String>,
-    /// `province`
-    pub province: Option<Province>,
-    /// `street`
-    pub street: Option<Street>,
-    /// `town`
-    pub town: Option<Town>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct SkuOrderInfo {
-    /// `after_sale_item_count`
-    pub after_sale_item_count: Option<i64>,
-    /// `create_time`
-    pub create_time: Option<i64>,
-    /// `given_sku_details`
-    pub given_sku_details: Vec<GivenSkuDetail>,
-    /// `insurance_tags`
-    pub insurance_tags: Vec<InsuranceTag>,
-    /// `is_oversea_order`
-    pub is_oversea_order: Option<i64>,
-    /// `item_quantity`
-    pub item_quantity: Option<i64>,
-    /// `item_sum_amount`
-    pub item_sum_amount: Option<i64>,
-    /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    pub order_status: Option<crate::codes::OrderStatus>,
-    /// `pay_amount`
-    pub pay_amount: Option<i64>,
-    /// `pay_type`
-    pub pay_type: Option<i64>,
-    /// `post_amount`
-    pub post_amount: Option<i64>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `product_image`
-    pub product_image: Option<String>,
-    /// `product_name`
-    pub product_name: Option<String>,
-    /// `promotion_amount`
-    pub promotion_amount: Option<i64>,
-    /// `shop_sku_code`
-    pub shop_sku_code: Option<String>,
-    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    pub sku_id: Option<crate::ids::SkuId>,
-    /// A SKU order the request covers.
-    ///
-    /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
-    pub sku_order_id: Option<crate::ids::OrderId>,
-    /// `sku_pay_amount`
-    pub sku_pay_amount: Option<i64>,
-    /// `sku_spec`
-    pub sku_spec: Vec<SkuSpec>,
-    /// `tags`
-    pub tags: Vec<Tag>,
-    /// `tax_amount`
-    pub tax_amount: Option<i64>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct StandardPrice {
-    /// `actual_amount`
-    pub actual_amount: Option<ActualAmount>,
-    /// `deduction_price_detail`
-    pub deduction_price_detail: Vec<DeductionPriceDetail>,
-    /// `origin_amount`
-    pub origin_amount: Option<OriginAmount>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Street {
-    /// `id`
-    pub id: Option<String>,
-    /// `name`
-    pub name: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Town {
-    /// `id`
-    pub id: Option<String>,
-    /// `name`
-    pub name: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ValueAddedService {
-    /// `code`
-    pub code: Option<String>,
-    /// `name`
-    pub name: Option<String>,
 }
 #[doc(hidden)]
 mod wire;

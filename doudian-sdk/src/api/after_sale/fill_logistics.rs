@@ -48,22 +48,22 @@ impl AfterSaleFillLogisticsRequest {
             store_id: Default::default(),
         }
     }
-    /// Sets `book_time_begin`.
+    /// Sets `book_time_begin`
     pub fn book_time_begin(mut self, book_time_begin: i64) -> Self {
         self.book_time_begin = Some(book_time_begin);
         self
     }
-    /// Sets `book_time_end`.
+    /// Sets `book_time_end`
     pub fn book_time_end(mut self, book_time_end: i64) -> Self {
         self.book_time_end = Some(book_time_end);
         self
     }
-    /// Sets `pick_up_type`.
+    /// Sets `pick_up_type`
     pub fn pick_up_type(mut self, pick_up_type: i32) -> Self {
         self.pick_up_type = Some(pick_up_type);
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self

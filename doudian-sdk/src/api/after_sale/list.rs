@@ -2,9 +2,25 @@
 // Source: api-spec/groups/afterSale.json
 
 //! `afterSale.List`: its request, its response and their nested types.
-pub use super::shared::{
-    AftersaleTag, ExchangeSkuInfo, Placeholder, ReasonSecondLabel, SkuSpec, Tag,
-};
+pub use crate::api::model::AftersaleInfo;
+pub use crate::api::model::AftersaleTag;
+pub use crate::api::model::ExchangeSkuInfo;
+#[deprecated(
+    note = "the objects of afterSale.List and of other methods are now one type: `api::model::AfterSale`"
+)]
+pub type Item = crate::api::model::AfterSale;
+pub use crate::api::model::OrderInfo;
+pub use crate::api::model::OrderLogistic;
+pub use crate::api::model::Placeholder;
+pub use crate::api::model::ReasonSecondLabel;
+pub use crate::api::model::RelatedOrderInfo;
+pub use crate::api::model::SellerLog;
+#[deprecated(
+    note = "the objects of afterSale.List and of other methods are now one type: `api::model::RelatedOrderInfoSkuSpec`"
+)]
+pub type SkuSpec = crate::api::model::RelatedOrderInfoSkuSpec;
+pub use crate::api::model::Tag;
+pub use crate::api::model::TextPart;
 /// `afterSale.List`: Lists after-sale requests (refunds, returns, exchanges...) filtered by type, status, order and time. Pages count from 0 and hold at most 100; one filter reaches at most 50,000 requests and, without a time range, only the last 6 months. For incremental sync filter on `update_start_time` and `update_end_time` and sort by `update_time`, or requests that change during the scan are missed.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -22,8 +38,8 @@ pub struct AfterSaleListRequest {
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Deprecated: use `standard_aftersale_status`.
     ///
-    /// `aftersale_status`
-    pub aftersale_status: Option<i64>,
+    /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code
+    pub aftersale_status: Option<crate::codes::AfterSaleStatus>,
     /// `aftersale_status_to_final_end_time`
     pub aftersale_status_to_final_end_time: Option<i64>,
     /// `aftersale_status_to_final_start_time`
@@ -32,8 +48,8 @@ pub struct AfterSaleListRequest {
     pub aftersale_sub_type: Option<i64>,
     /// Only this kind: 0 return and refund, 1 refund after shipment, 2 refund before shipment, 3 exchange, 6 price protection, 7 resend, 8 repair.
     ///
-    /// `aftersale_type`
-    pub aftersale_type: Option<i64>,
+    /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code
+    pub aftersale_type: Option<crate::codes::AfterSaleType>,
     /// `agree_refuse_sign`
     pub agree_refuse_sign: Vec<i64>,
     /// `amount_end`
@@ -131,7 +147,9 @@ impl AfterSaleListRequest {
             update_start_time: Default::default(),
         }
     }
-    /// Sets `aftersale_id`.
+    /// Sets Only this after-sale request.
+    ///
+    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
     pub fn aftersale_id(
         mut self,
         aftersale_id: impl Into<crate::ids::AfterSaleId>,
@@ -139,12 +157,17 @@ impl AfterSaleListRequest {
         self.aftersale_id = Some(aftersale_id.into());
         self
     }
-    /// Sets `aftersale_status`.
-    pub fn aftersale_status(mut self, aftersale_status: i64) -> Self {
-        self.aftersale_status = Some(aftersale_status);
+    /// Sets Deprecated: use `standard_aftersale_status`.
+    ///
+    /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code
+    pub fn aftersale_status(
+        mut self,
+        aftersale_status: impl Into<crate::codes::AfterSaleStatus>,
+    ) -> Self {
+        self.aftersale_status = Some(aftersale_status.into());
         self
     }
-    /// Sets `aftersale_status_to_final_end_time`.
+    /// Sets `aftersale_status_to_final_end_time`
     pub fn aftersale_status_to_final_end_time(
         mut self,
         aftersale_status_to_final_end_time: i64,
@@ -154,7 +177,7 @@ impl AfterSaleListRequest {
         );
         self
     }
-    /// Sets `aftersale_status_to_final_start_time`.
+    /// Sets `aftersale_status_to_final_start_time`
     pub fn aftersale_status_to_final_start_time(
         mut self,
         aftersale_status_to_final_start_time: i64,
@@ -164,72 +187,83 @@ impl AfterSaleListRequest {
         );
         self
     }
-    /// Sets `aftersale_sub_type`.
+    /// Sets `aftersale_sub_type`
     pub fn aftersale_sub_type(mut self, aftersale_sub_type: i64) -> Self {
         self.aftersale_sub_type = Some(aftersale_sub_type);
         self
     }
-    /// Sets `aftersale_type`.
-    pub fn aftersale_type(mut self, aftersale_type: i64) -> Self {
-        self.aftersale_type = Some(aftersale_type);
+    /// Sets Only this kind: 0 return and refund, 1 refund after shipment, 2 refund before shipment, 3 exchange, 6 price protection, 7 resend, 8 repair.
+    ///
+    /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code
+    pub fn aftersale_type(
+        mut self,
+        aftersale_type: impl Into<crate::codes::AfterSaleType>,
+    ) -> Self {
+        self.aftersale_type = Some(aftersale_type.into());
         self
     }
-    /// Sets `agree_refuse_sign`.
+    /// Sets `agree_refuse_sign`
     pub fn agree_refuse_sign(mut self, agree_refuse_sign: Vec<i64>) -> Self {
         self.agree_refuse_sign = agree_refuse_sign;
         self
     }
-    /// Sets `amount_end`.
+    /// Sets `amount_end`
     pub fn amount_end(mut self, amount_end: i64) -> Self {
         self.amount_end = Some(amount_end);
         self
     }
-    /// Sets `amount_start`.
+    /// Sets `amount_start`
     pub fn amount_start(mut self, amount_start: i64) -> Self {
         self.amount_start = Some(amount_start);
         self
     }
-    /// Sets `arbitrate_status`.
+    /// Sets `arbitrate_status`
     pub fn arbitrate_status(mut self, arbitrate_status: Vec<i64>) -> Self {
         self.arbitrate_status = arbitrate_status;
         self
     }
-    /// Sets `end_time`.
+    /// Sets Applied for at or before this time, Unix seconds.
+    ///
+    /// `end_time`
     pub fn end_time(mut self, end_time: i64) -> Self {
         self.end_time = Some(end_time);
         self
     }
-    /// Sets `logistics_status`.
+    /// Sets `logistics_status`
     pub fn logistics_status(mut self, logistics_status: i64) -> Self {
         self.logistics_status = Some(logistics_status);
         self
     }
-    /// Sets `need_special_type`.
+    /// Sets `need_special_type`
     pub fn need_special_type(mut self, need_special_type: bool) -> Self {
         self.need_special_type = Some(need_special_type);
         self
     }
-    /// Sets `order_by`.
+    /// Sets Sort keys, most important first, each a field and a direction: `update_time asc`, `apply_time desc`, `status_deadline asc`.
+    ///
+    /// `order_by`
     pub fn order_by(mut self, order_by: Vec<String>) -> Self {
         self.order_by = order_by;
         self
     }
-    /// Sets `order_flag`.
+    /// Sets `order_flag`
     pub fn order_flag(mut self, order_flag: Vec<i64>) -> Self {
         self.order_flag = order_flag;
         self
     }
-    /// Sets `order_id`.
+    /// Sets Only the requests of this shop order.
+    ///
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
-    /// Sets `order_logistics_state`.
+    /// Sets `order_logistics_state`
     pub fn order_logistics_state(mut self, order_logistics_state: Vec<i64>) -> Self {
         self.order_logistics_state = order_logistics_state;
         self
     }
-    /// Sets `order_logistics_tracking_no`.
+    /// Sets `order_logistics_tracking_no`
     pub fn order_logistics_tracking_no(
         mut self,
         order_logistics_tracking_no: Vec<String>,
@@ -237,27 +271,29 @@ impl AfterSaleListRequest {
         self.order_logistics_tracking_no = order_logistics_tracking_no;
         self
     }
-    /// Sets `pay_type`.
+    /// Sets `pay_type`
     pub fn pay_type(mut self, pay_type: i64) -> Self {
         self.pay_type = Some(pay_type);
         self
     }
-    /// Sets `reason`.
+    /// Sets `reason`
     pub fn reason(mut self, reason: i64) -> Self {
         self.reason = Some(reason);
         self
     }
-    /// Sets `refund_type`.
+    /// Sets `refund_type`
     pub fn refund_type(mut self, refund_type: i64) -> Self {
         self.refund_type = Some(refund_type);
         self
     }
-    /// Sets `risk_flag`.
+    /// Sets `risk_flag`
     pub fn risk_flag(mut self, risk_flag: i64) -> Self {
         self.risk_flag = Some(risk_flag);
         self
     }
-    /// Sets `standard_aftersale_status`.
+    /// Sets Only these statuses, e.g. 6 awaiting the merchant, 7 awaiting the buyer's return, 11 goods returned, 12 succeeded, 27 refused, 28 failed.
+    ///
+    /// `standard_aftersale_status`
     pub fn standard_aftersale_status(
         mut self,
         standard_aftersale_status: Vec<i64>,
@@ -265,17 +301,23 @@ impl AfterSaleListRequest {
         self.standard_aftersale_status = standard_aftersale_status;
         self
     }
-    /// Sets `start_time`.
+    /// Sets Applied for at or after this time, Unix seconds.
+    ///
+    /// `start_time`
     pub fn start_time(mut self, start_time: i64) -> Self {
         self.start_time = Some(start_time);
         self
     }
-    /// Sets `update_end_time`.
+    /// Sets Changed at or before this time, Unix seconds.
+    ///
+    /// `update_end_time`
     pub fn update_end_time(mut self, update_end_time: i64) -> Self {
         self.update_end_time = Some(update_end_time);
         self
     }
-    /// Sets `update_start_time`.
+    /// Sets Changed at or after this time, Unix seconds; pair it with `order_by` `update_time` for incremental sync.
+    ///
+    /// `update_start_time`
     pub fn update_start_time(mut self, update_start_time: i64) -> Self {
         self.update_start_time = Some(update_start_time);
         self
@@ -290,7 +332,7 @@ pub struct AfterSaleListResponse {
     /// `has_more`
     pub has_more: Option<bool>,
     /// `items`
-    pub items: Vec<Item>,
+    pub items: Vec<crate::api::model::AfterSale>,
     /// `page`
     pub page: Option<i64>,
     /// `size`
@@ -306,7 +348,7 @@ impl crate::request::Request for AfterSaleListRequest {
     type Response = AfterSaleListResponse;
 }
 impl crate::page::Paginated for AfterSaleListRequest {
-    type Item = Item;
+    type Item = crate::api::model::AfterSale;
     const PAGE_BASE: i64 = 0i64;
     const MAX_PAGE_SIZE: Option<i64> = Some(100i64);
     fn page_number(&self) -> Option<i64> {
@@ -330,233 +372,6 @@ impl AfterSaleListRequest {
         crate::page::PageNumber::set(&mut request.page, 0i64);
         request
     }
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct AftersaleInfo {
-    /// The after-sale id, for `afterSale.Detail` and `afterSale.operate`.
-    ///
-    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
-    pub aftersale_id: Option<crate::ids::AfterSaleId>,
-    /// `aftersale_num`
-    pub aftersale_num: Option<i64>,
-    /// `aftersale_order_type`
-    pub aftersale_order_type: Option<i64>,
-    /// `aftersale_refund_type`
-    pub aftersale_refund_type: Option<i64>,
-    /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code
-    pub aftersale_status: Option<crate::codes::AfterSaleStatus>,
-    /// `aftersale_status_to_final_time`
-    pub aftersale_status_to_final_time: Option<i64>,
-    /// `aftersale_sub_type`
-    pub aftersale_sub_type: Option<i64>,
-    /// `aftersale_tags`
-    pub aftersale_tags: Vec<AftersaleTag>,
-    /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code
-    pub aftersale_type: Option<crate::codes::AfterSaleType>,
-    /// When the buyer applied, Unix seconds.
-    ///
-    /// `apply_time`
-    pub apply_time: Option<i64>,
-    /// `arbitrate_blame`
-    pub arbitrate_blame: Option<i64>,
-    /// Platform arbitration: 0 none, 1 in progress, 2 customer service agreed, 3 customer service refused, 4 awaiting the merchant's evidence, 5 negotiation, 255 finished.
-    ///
-    /// `arbitrate_status`
-    pub arbitrate_status: Option<i64>,
-    /// `auto_audit_bits`
-    pub auto_audit_bits: Vec<i64>,
-    /// `create_time`
-    pub create_time: Option<i64>,
-    /// `exchange_logistics_company_name`
-    pub exchange_logistics_company_name: Option<String>,
-    /// `exchange_sku_info`
-    pub exchange_sku_info: Option<ExchangeSkuInfo>,
-    /// `got_pkg`
-    pub got_pkg: Option<i64>,
-    /// `is_agree_refuse_sign`
-    pub is_agree_refuse_sign: Option<i64>,
-    /// `left_urge_sms_count`
-    pub left_urge_sms_count: Option<i64>,
-    /// `order_logistics`
-    pub order_logistics: Vec<OrderLogistic>,
-    /// `part_type`
-    pub part_type: Option<i64>,
-    /// `reason_second_labels`
-    pub reason_second_labels: Vec<ReasonSecondLabel>,
-    /// The amount to refund, in fen.
-    ///
-    /// `refund_amount`
-    pub refund_amount: Option<i64>,
-    /// The shipping fee to refund, in fen.
-    ///
-    /// `refund_post_amount`
-    pub refund_post_amount: Option<i64>,
-    /// `refund_status`
-    pub refund_status: Option<i64>,
-    /// `refund_tax_amount`
-    pub refund_tax_amount: Option<i64>,
-    /// `refund_type`
-    pub refund_type: Option<i64>,
-    /// The SKU order it concerns.
-    ///
-    /// `related_id`
-    pub related_id: Option<String>,
-    /// `remark`
-    pub remark: Option<String>,
-    /// The tracking number of the buyer's return parcel.
-    ///
-    /// `return_logistics_code`
-    pub return_logistics_code: Option<String>,
-    /// `return_logistics_company_name`
-    pub return_logistics_company_name: Option<String>,
-    /// `return_promotion_amount`
-    pub return_promotion_amount: Option<i64>,
-    /// `risk_decision_code`
-    pub risk_decision_code: Option<i64>,
-    /// `risk_decision_description`
-    pub risk_decision_description: Option<String>,
-    /// `risk_decision_reason`
-    pub risk_decision_reason: Option<String>,
-    /// When the current step times out, Unix seconds.
-    ///
-    /// `status_deadline`
-    pub status_deadline: Option<i64>,
-    /// `store_id`
-    pub store_id: Option<i64>,
-    /// `store_name`
-    pub store_name: Option<String>,
-    /// When it last changed, Unix seconds.
-    ///
-    /// `update_time`
-    pub update_time: Option<i64>,
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Item {
-    /// `aftersale_info`
-    pub aftersale_info: Option<AftersaleInfo>,
-    /// `order_info`
-    pub order_info: Option<OrderInfo>,
-    /// `seller_logs`
-    pub seller_logs: Vec<SellerLog>,
-    /// `text_part`
-    pub text_part: Option<TextPart>,
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct OrderInfo {
-    /// `order_flag`
-    pub order_flag: Option<i64>,
-    /// `related_order_info`
-    pub related_order_info: Vec<RelatedOrderInfo>,
-    /// The shop order the request belongs to.
-    ///
-    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    pub shop_order_id: Option<crate::ids::OrderId>,
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct OrderLogistic {
-    /// `company_code`
-    pub company_code: Option<String>,
-    /// `company_name`
-    pub company_name: Option<String>,
-    /// `logistics_state`
-    pub logistics_state: Option<i64>,
-    /// `logistics_time`
-    pub logistics_time: Option<i64>,
-    /// `tracking_no`
-    pub tracking_no: Option<String>,
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct RelatedOrderInfo {
-    /// `aftersale_item_num`
-    pub aftersale_item_num: Option<i64>,
-    /// `aftersale_pay_amount`
-    pub aftersale_pay_amount: Option<i64>,
-    /// `aftersale_post_amount`
-    pub aftersale_post_amount: Option<i64>,
-    /// `aftersale_tax_amount`
-    pub aftersale_tax_amount: Option<i64>,
-    /// `create_time`
-    pub create_time: Option<i64>,
-    /// `given_sku_order_ids`
-    pub given_sku_order_ids: Vec<String>,
-    /// `is_oversea_order`
-    pub is_oversea_order: Option<i64>,
-    /// `item_num`
-    pub item_num: Option<i64>,
-    /// `logistics_code`
-    pub logistics_code: Option<String>,
-    /// `logistics_company_name`
-    pub logistics_company_name: Option<String>,
-    /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    pub order_status: Option<crate::codes::OrderStatus>,
-    /// `pay_amount`
-    pub pay_amount: Option<i64>,
-    /// `post_amount`
-    pub post_amount: Option<i64>,
-    /// `price`
-    pub price: Option<i64>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `product_image`
-    pub product_image: Option<String>,
-    /// `product_name`
-    pub product_name: Option<String>,
-    /// `promotion_pay_amount`
-    pub promotion_pay_amount: Option<i64>,
-    /// `shop_sku_code`
-    pub shop_sku_code: Option<String>,
-    /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    pub sku_order_id: Option<crate::ids::OrderId>,
-    /// `sku_spec`
-    pub sku_spec: Vec<SkuSpec>,
-    /// `tags`
-    pub tags: Vec<Tag>,
-    /// `tax_amount`
-    pub tax_amount: Option<i64>,
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct SellerLog {
-    /// `content`
-    pub content: Option<String>,
-    /// `create_time`
-    pub create_time: Option<String>,
-    /// `op_name`
-    pub op_name: Option<String>,
-    /// `star`
-    pub star: Option<i64>,
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct TextPart {
-    /// `aftersale_refund_type_text`
-    pub aftersale_refund_type_text: Option<String>,
-    /// `aftersale_status_text`
-    pub aftersale_status_text: Option<String>,
-    /// `aftersale_type_text`
-    pub aftersale_type_text: Option<String>,
-    /// `arbitrate_status_text`
-    pub arbitrate_status_text: Option<String>,
-    /// `bad_item_text`
-    pub bad_item_text: Option<String>,
-    /// `logistics_text`
-    pub logistics_text: Option<String>,
-    /// `reason_text`
-    pub reason_text: Option<String>,
-    /// `return_logistics_text`
-    pub return_logistics_text: Option<String>,
 }
 #[doc(hidden)]
 mod wire;

@@ -24,7 +24,8 @@
 //! | `afterSale.returnGoodsToWareHouseSuccess` | [`AfterSaleReturnGoodsToWareHouseSuccessRequest`](crate::api::after_sale::AfterSaleReturnGoodsToWareHouseSuccessRequest) → [`AfterSaleReturnGoodsToWareHouseSuccessResponse`](crate::api::after_sale::AfterSaleReturnGoodsToWareHouseSuccessResponse) | write | — |
 //! | `afterSale.submitEvidence` | [`AfterSaleSubmitEvidenceRequest`](crate::api::after_sale::AfterSaleSubmitEvidenceRequest) → [`AfterSaleSubmitEvidenceResponse`](crate::api::after_sale::AfterSaleSubmitEvidenceResponse) | write | — |
 //! | `afterSale.timeExtend` | [`AfterSaleTimeExtendRequest`](crate::api::after_sale::AfterSaleTimeExtendRequest) → [`AfterSaleTimeExtendResponse`](crate::api::after_sale::AfterSaleTimeExtendResponse) | write | — |
-pub mod shared;
+/// The domain types this group's methods return (defined in [`crate::api::model`]).
+pub use crate::api::model::{Address, AfterSale};
 pub mod apply_market_after_sale;
 pub use apply_market_after_sale::{
     AfterSaleApplyMarketAfterSaleRequest, AfterSaleApplyMarketAfterSaleResponse,

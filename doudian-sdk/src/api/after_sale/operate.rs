@@ -34,7 +34,7 @@ impl AfterSaleOperateRequest {
             store_id: Default::default(),
         }
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self
@@ -112,57 +112,57 @@ impl AfterSaleAddressDetail {
             user_name: Default::default(),
         }
     }
-    /// Sets `city_id`.
+    /// Sets `city_id`
     pub fn city_id(mut self, city_id: i64) -> Self {
         self.city_id = Some(city_id);
         self
     }
-    /// Sets `city_name`.
+    /// Sets `city_name`
     pub fn city_name(mut self, city_name: impl Into<String>) -> Self {
         self.city_name = Some(city_name.into());
         self
     }
-    /// Sets `detail`.
+    /// Sets `detail`
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `province_id`.
+    /// Sets `province_id`
     pub fn province_id(mut self, province_id: i64) -> Self {
         self.province_id = Some(province_id);
         self
     }
-    /// Sets `province_name`.
+    /// Sets `province_name`
     pub fn province_name(mut self, province_name: impl Into<String>) -> Self {
         self.province_name = Some(province_name.into());
         self
     }
-    /// Sets `street_id`.
+    /// Sets `street_id`
     pub fn street_id(mut self, street_id: i64) -> Self {
         self.street_id = Some(street_id);
         self
     }
-    /// Sets `street_name`.
+    /// Sets `street_name`
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
         self
     }
-    /// Sets `town_id`.
+    /// Sets `town_id`
     pub fn town_id(mut self, town_id: i64) -> Self {
         self.town_id = Some(town_id);
         self
     }
-    /// Sets `town_name`.
+    /// Sets `town_name`
     pub fn town_name(mut self, town_name: impl Into<String>) -> Self {
         self.town_name = Some(town_name.into());
         self
     }
-    /// Sets `user_name`.
+    /// Sets `user_name` (sensitive: redacted in `Debug`)
     pub fn user_name(mut self, user_name: impl Into<String>) -> Self {
         self.user_name = Some(user_name.into());
         self
@@ -188,17 +188,17 @@ impl Evidence {
             url: Default::default(),
         }
     }
-    /// Sets `desc`.
+    /// Sets `desc`
     pub fn desc(mut self, desc: impl Into<String>) -> Self {
         self.desc = Some(desc.into());
         self
     }
-    /// Sets `type`.
+    /// Sets `type`
     pub fn type_(mut self, type_: i32) -> Self {
         self.type_ = Some(type_);
         self
     }
-    /// Sets `url`.
+    /// Sets `url`
     pub fn url(mut self, url: impl Into<String>) -> Self {
         self.url = Some(url.into());
         self
@@ -251,37 +251,47 @@ impl Item {
             update_time: Default::default(),
         }
     }
-    /// Sets `evidence`.
+    /// Sets Images backing a refusal; required when the refusal reason asks for evidence.
+    ///
+    /// `evidence`
     pub fn evidence(mut self, evidence: Vec<Evidence>) -> Self {
         self.evidence = evidence;
         self
     }
-    /// Sets `logistics`.
+    /// Sets Addresses and tracking numbers, for actions that move goods.
+    ///
+    /// `logistics`
     pub fn logistics(mut self, logistics: Logistics) -> Self {
         self.logistics = Some(logistics);
         self
     }
-    /// Sets `reason`.
+    /// Sets Why; required when refusing.
+    ///
+    /// `reason`. Example: `商品有破损`
     pub fn reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self
     }
-    /// Sets `reject_reason_code`.
+    /// Sets The refusal reason, from `afterSale.rejectReasonCodeList`.
+    ///
+    /// `reject_reason_code`. Example: `1`
     pub fn reject_reason_code(mut self, reject_reason_code: i64) -> Self {
         self.reject_reason_code = Some(reject_reason_code);
         self
     }
-    /// Sets `remark`.
+    /// Sets A comment; required when refusing.
+    ///
+    /// `remark`. Example: `商品有污渍，影响二次销售`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `repair_type`.
+    /// Sets `repair_type`. Example: `1`
     pub fn repair_type(mut self, repair_type: i64) -> Self {
         self.repair_type = Some(repair_type);
         self
     }
-    /// Sets `update_time`.
+    /// Sets `update_time`. Example: `0`
     pub fn update_time(mut self, update_time: i64) -> Self {
         self.update_time = Some(update_time);
         self
@@ -328,7 +338,7 @@ impl Logistics {
             sender_address_id: Default::default(),
         }
     }
-    /// Sets `after_sale_address_detail`.
+    /// Sets `after_sale_address_detail`
     pub fn after_sale_address_detail(
         mut self,
         after_sale_address_detail: AfterSaleAddressDetail,
@@ -336,22 +346,22 @@ impl Logistics {
         self.after_sale_address_detail = Some(after_sale_address_detail);
         self
     }
-    /// Sets `company_code`.
+    /// Sets `company_code`. Example: `yuantong`
     pub fn company_code(mut self, company_code: impl Into<String>) -> Self {
         self.company_code = Some(company_code.into());
         self
     }
-    /// Sets `logistics_code`.
+    /// Sets `logistics_code`. Example: `YT31368712931`
     pub fn logistics_code(mut self, logistics_code: impl Into<String>) -> Self {
         self.logistics_code = Some(logistics_code.into());
         self
     }
-    /// Sets `receiver_address_id`.
+    /// Sets `receiver_address_id`. Example: `95251`
     pub fn receiver_address_id(mut self, receiver_address_id: i64) -> Self {
         self.receiver_address_id = Some(receiver_address_id);
         self
     }
-    /// Sets `sender_address_id`.
+    /// Sets `sender_address_id`. Example: `95252`
     pub fn sender_address_id(mut self, sender_address_id: i64) -> Self {
         self.sender_address_id = Some(sender_address_id);
         self

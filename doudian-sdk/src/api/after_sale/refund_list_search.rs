@@ -2,7 +2,6 @@
 // Source: api-spec/groups/afterSale.json
 
 //! `afterSale.refundListSearch`: its request, its response and their nested types.
-pub use super::shared::SkuSpec;
 /// `afterSale.refundListSearch`: the request of the platform method `afterSale.refundListSearch`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -69,7 +68,7 @@ impl AfterSaleRefundListSearchRequest {
             type_: Default::default(),
         }
     }
-    /// Sets `aftersale_id`.
+    /// Sets `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
     pub fn aftersale_id(
         mut self,
         aftersale_id: impl Into<crate::ids::AfterSaleId>,
@@ -77,77 +76,77 @@ impl AfterSaleRefundListSearchRequest {
         self.aftersale_id = Some(aftersale_id.into());
         self
     }
-    /// Sets `arbitrate_status`.
+    /// Sets `arbitrate_status`
     pub fn arbitrate_status(mut self, arbitrate_status: i32) -> Self {
         self.arbitrate_status = Some(arbitrate_status);
         self
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`
     pub fn end_time(mut self, end_time: impl Into<String>) -> Self {
         self.end_time = Some(end_time.into());
         self
     }
-    /// Sets `is_desc`.
+    /// Sets `is_desc`
     pub fn is_desc(mut self, is_desc: i32) -> Self {
         self.is_desc = Some(is_desc);
         self
     }
-    /// Sets `logistics_code`.
+    /// Sets `logistics_code`
     pub fn logistics_code(mut self, logistics_code: impl Into<String>) -> Self {
         self.logistics_code = Some(logistics_code.into());
         self
     }
-    /// Sets `logistics_status`.
+    /// Sets `logistics_status`
     pub fn logistics_status(mut self, logistics_status: i32) -> Self {
         self.logistics_status = Some(logistics_status);
         self
     }
-    /// Sets `order_by`.
+    /// Sets `order_by`
     pub fn order_by(mut self, order_by: impl Into<String>) -> Self {
         self.order_by = Some(order_by.into());
         self
     }
-    /// Sets `order_id`.
+    /// Sets `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i32) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `pay_type`.
+    /// Sets `pay_type`
     pub fn pay_type(mut self, pay_type: i32) -> Self {
         self.pay_type = Some(pay_type);
         self
     }
-    /// Sets `refund_type`.
+    /// Sets `refund_type`
     pub fn refund_type(mut self, refund_type: i32) -> Self {
         self.refund_type = Some(refund_type);
         self
     }
-    /// Sets `risk_flag`.
+    /// Sets `risk_flag`
     pub fn risk_flag(mut self, risk_flag: i32) -> Self {
         self.risk_flag = Some(risk_flag);
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i32) -> Self {
         self.size = Some(size);
         self
     }
-    /// Sets `start_time`.
+    /// Sets `start_time`
     pub fn start_time(mut self, start_time: impl Into<String>) -> Self {
         self.start_time = Some(start_time.into());
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i32) -> Self {
         self.status = Some(status);
         self
     }
-    /// Sets `type`.
+    /// Sets `type`
     pub fn type_(mut self, type_: i32) -> Self {
         self.type_ = Some(type_);
         self
@@ -332,6 +331,15 @@ pub struct AftersaleRecordItem {
     pub remark: Option<String>,
     /// `role`
     pub role: Option<String>,
+}
+/// An object inside `afterSale.refundListSearch`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct SkuSpec {
+    /// `name`
+    pub name: Option<String>,
+    /// `value`
+    pub value: Option<String>,
 }
 #[doc(hidden)]
 mod wire;

@@ -22,7 +22,7 @@ impl AfterSaleRejectReasonCodeListRequest {
             aftersale_id: Default::default(),
         }
     }
-    /// Sets `aftersale_id`.
+    /// Sets `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
     pub fn aftersale_id(
         mut self,
         aftersale_id: impl Into<crate::ids::AfterSaleId>,

@@ -31,7 +31,7 @@ impl AfterSaleReturnGoodsToWareHouseSuccessRequest {
             tracking_no: Default::default(),
         }
     }
-    /// Sets `logistics_company_code`.
+    /// Sets `logistics_company_code`
     pub fn logistics_company_code(
         mut self,
         logistics_company_code: impl Into<String>,
@@ -39,7 +39,7 @@ impl AfterSaleReturnGoodsToWareHouseSuccessRequest {
         self.logistics_company_code = Some(logistics_company_code.into());
         self
     }
-    /// Sets `tracking_no`.
+    /// Sets `tracking_no`
     pub fn tracking_no(mut self, tracking_no: impl Into<String>) -> Self {
         self.tracking_no = Some(tracking_no.into());
         self

@@ -157,72 +157,72 @@ impl AllianceColonelActivityCreateOrUpdateRequest {
             wechat_id: Default::default(),
         }
     }
-    /// Sets `activity_id`.
+    /// Sets `activity_id`
     pub fn activity_id(mut self, activity_id: i64) -> Self {
         self.activity_id = Some(activity_id);
         self
     }
-    /// Sets `activity_kind`.
+    /// Sets `activity_kind`
     pub fn activity_kind(mut self, activity_kind: i64) -> Self {
         self.activity_kind = Some(activity_kind);
         self
     }
-    /// Sets `categories`.
+    /// Sets `categories`
     pub fn categories(mut self, categories: impl Into<String>) -> Self {
         self.categories = Some(categories.into());
         self
     }
-    /// Sets `is_new_shop`.
+    /// Sets `is_new_shop`
     pub fn is_new_shop(mut self, is_new_shop: bool) -> Self {
         self.is_new_shop = Some(is_new_shop);
         self
     }
-    /// Sets `min_exclusion_duration`.
+    /// Sets `min_exclusion_duration`
     pub fn min_exclusion_duration(mut self, min_exclusion_duration: i64) -> Self {
         self.min_exclusion_duration = Some(min_exclusion_duration);
         self
     }
-    /// Sets `min_promotion_days`.
+    /// Sets `min_promotion_days`
     pub fn min_promotion_days(mut self, min_promotion_days: i64) -> Self {
         self.min_promotion_days = Some(min_promotion_days);
         self
     }
-    /// Sets `phone_num`.
+    /// Sets `phone_num` (sensitive: redacted in `Debug`)
     pub fn phone_num(mut self, phone_num: impl Into<String>) -> Self {
         self.phone_num = Some(phone_num.into());
         self
     }
-    /// Sets `promote_end_time`.
+    /// Sets `promote_end_time`
     pub fn promote_end_time(mut self, promote_end_time: impl Into<String>) -> Self {
         self.promote_end_time = Some(promote_end_time.into());
         self
     }
-    /// Sets `promote_start_time`.
+    /// Sets `promote_start_time`
     pub fn promote_start_time(mut self, promote_start_time: impl Into<String>) -> Self {
         self.promote_start_time = Some(promote_start_time.into());
         self
     }
-    /// Sets `shop_score`.
+    /// Sets `shop_score`
     pub fn shop_score(mut self, shop_score: i32) -> Self {
         self.shop_score = Some(shop_score);
         self
     }
-    /// Sets `shop_type`.
+    /// Sets `shop_type`
     pub fn shop_type(mut self, shop_type: impl Into<String>) -> Self {
         self.shop_type = Some(shop_type.into());
         self
     }
-    /// Sets `specified_shop_ids`.
+    /// Sets `specified_shop_ids`
     pub fn specified_shop_ids(mut self, specified_shop_ids: impl Into<String>) -> Self {
         self.specified_shop_ids = Some(specified_shop_ids.into());
         self
     }
-    /// Sets `threshold_cross_border`.
+    /// Sets `threshold_cross_border`
     pub fn threshold_cross_border(mut self, threshold_cross_border: i64) -> Self {
         self.threshold_cross_border = Some(threshold_cross_border);
         self
     }
-    /// Sets `wechat_id`.
+    /// Sets `wechat_id`
     pub fn wechat_id(mut self, wechat_id: impl Into<String>) -> Self {
         self.wechat_id = Some(wechat_id.into());
         self

@@ -52,47 +52,47 @@ impl AllianceColonelActivityProductRequest {
             status: Default::default(),
         }
     }
-    /// Sets `cooperation_info`.
+    /// Sets `cooperation_info`
     pub fn cooperation_info(mut self, cooperation_info: impl Into<String>) -> Self {
         self.cooperation_info = Some(cooperation_info.into());
         self
     }
-    /// Sets `cooperation_type`.
+    /// Sets `cooperation_type`
     pub fn cooperation_type(mut self, cooperation_type: i32) -> Self {
         self.cooperation_type = Some(cooperation_type);
         self
     }
-    /// Sets `cursor`.
+    /// Sets `cursor`
     pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
         self.cursor = Some(cursor.into());
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `product_info`.
+    /// Sets `product_info`
     pub fn product_info(mut self, product_info: impl Into<String>) -> Self {
         self.product_info = Some(product_info.into());
         self
     }
-    /// Sets `retrieve_mode`.
+    /// Sets `retrieve_mode`
     pub fn retrieve_mode(mut self, retrieve_mode: i32) -> Self {
         self.retrieve_mode = Some(retrieve_mode);
         self
     }
-    /// Sets `search_type`.
+    /// Sets `search_type`
     pub fn search_type(mut self, search_type: i64) -> Self {
         self.search_type = Some(search_type);
         self
     }
-    /// Sets `sort_type`.
+    /// Sets `sort_type`
     pub fn sort_type(mut self, sort_type: i64) -> Self {
         self.sort_type = Some(sort_type);
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i64) -> Self {
         self.status = Some(status);
         self

@@ -34,12 +34,12 @@ impl AllianceColonelActivityProductAuditRequest {
             suggest_info: Default::default(),
         }
     }
-    /// Sets `repeat_apply`.
+    /// Sets `repeat_apply`
     pub fn repeat_apply(mut self, repeat_apply: bool) -> Self {
         self.repeat_apply = Some(repeat_apply);
         self
     }
-    /// Sets `suggest_info`.
+    /// Sets `suggest_info`
     pub fn suggest_info(mut self, suggest_info: impl Into<String>) -> Self {
         self.suggest_info = Some(suggest_info.into());
         self

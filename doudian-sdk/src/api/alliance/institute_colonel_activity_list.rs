@@ -59,7 +59,7 @@ impl AllianceInstituteColonelActivityListRequest {
             activity_info: Default::default(),
         }
     }
-    /// Sets `activity_info`.
+    /// Sets `activity_info`
     pub fn activity_info(mut self, activity_info: impl Into<String>) -> Self {
         self.activity_info = Some(activity_info.into());
         self

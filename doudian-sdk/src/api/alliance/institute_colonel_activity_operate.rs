@@ -25,7 +25,7 @@ impl AllianceInstituteColonelActivityOperateRequest {
             operation: Default::default(),
         }
     }
-    /// Sets `operation`.
+    /// Sets `operation`
     pub fn operation(mut self, operation: i64) -> Self {
         self.operation = Some(operation);
         self

@@ -22,7 +22,7 @@ impl AllianceMaterialsProductsDetailsRequest {
             product_ids: Default::default(),
         }
     }
-    /// Sets `product_ids`.
+    /// Sets `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
     pub fn product_ids(
         mut self,
         product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,

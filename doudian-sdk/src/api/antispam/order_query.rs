@@ -29,7 +29,7 @@ impl AntispamOrderQueryRequest {
             user: Default::default(),
         }
     }
-    /// Sets `user`.
+    /// Sets `user`. Example: `-`
     pub fn user(mut self, user: User) -> Self {
         self.user = Some(user);
         self

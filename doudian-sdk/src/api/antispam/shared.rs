@@ -30,12 +30,12 @@ impl User {
             user_id: Default::default(),
         }
     }
-    /// Sets `uid_type`.
+    /// Sets `uid_type`
     pub fn uid_type(mut self, uid_type: i32) -> Self {
         self.uid_type = Some(uid_type);
         self
     }
-    /// Sets `user_id`.
+    /// Sets `user_id`
     pub fn user_id(mut self, user_id: i64) -> Self {
         self.user_id = Some(user_id);
         self

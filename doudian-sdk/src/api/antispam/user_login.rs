@@ -29,12 +29,12 @@ impl AntispamUserLoginRequest {
             user: Default::default(),
         }
     }
-    /// Sets `event_time`.
+    /// Sets `event_time`. Example: `1624430601`
     pub fn event_time(mut self, event_time: i64) -> Self {
         self.event_time = Some(event_time);
         self
     }
-    /// Sets `user`.
+    /// Sets `user`. Example: `-`
     pub fn user(mut self, user: User) -> Self {
         self.user = Some(user);
         self

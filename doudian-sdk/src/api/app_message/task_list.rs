@@ -29,7 +29,7 @@ impl AppMessageTaskListRequest {
             template_id: Default::default(),
         }
     }
-    /// Sets `template_id`.
+    /// Sets `template_id`
     pub fn template_id(mut self, template_id: i64) -> Self {
         self.template_id = Some(template_id);
         self

@@ -61,12 +61,12 @@ impl BrandGetSugRequest {
             filter_info: Default::default(),
         }
     }
-    /// Sets `extra_config`.
+    /// Sets `extra_config`
     pub fn extra_config(mut self, extra_config: ExtraConfig) -> Self {
         self.extra_config = Some(extra_config);
         self
     }
-    /// Sets `filter_info`.
+    /// Sets `filter_info`
     pub fn filter_info(mut self, filter_info: FilterInfo) -> Self {
         self.filter_info = Some(filter_info);
         self
@@ -104,12 +104,12 @@ impl ExtraConfig {
             use_origin_brand_info: Default::default(),
         }
     }
-    /// Sets `use_brand_info`.
+    /// Sets `use_brand_info`
     pub fn use_brand_info(mut self, use_brand_info: bool) -> Self {
         self.use_brand_info = Some(use_brand_info);
         self
     }
-    /// Sets `use_brand_name_deduplicate`.
+    /// Sets `use_brand_name_deduplicate`
     pub fn use_brand_name_deduplicate(
         mut self,
         use_brand_name_deduplicate: bool,
@@ -117,7 +117,7 @@ impl ExtraConfig {
         self.use_brand_name_deduplicate = Some(use_brand_name_deduplicate);
         self
     }
-    /// Sets `use_origin_brand_info`.
+    /// Sets `use_origin_brand_info`
     pub fn use_origin_brand_info(mut self, use_origin_brand_info: bool) -> Self {
         self.use_origin_brand_info = Some(use_origin_brand_info);
         self
@@ -152,32 +152,32 @@ impl FilterInfo {
             trade_mark_ids: Default::default(),
         }
     }
-    /// Sets `audit_status`.
+    /// Sets `audit_status`
     pub fn audit_status(mut self, audit_status: Vec<i32>) -> Self {
         self.audit_status = audit_status;
         self
     }
-    /// Sets `brand_category`.
+    /// Sets `brand_category`
     pub fn brand_category(mut self, brand_category: Vec<i64>) -> Self {
         self.brand_category = brand_category;
         self
     }
-    /// Sets `brand_ids`.
+    /// Sets `brand_ids`
     pub fn brand_ids(mut self, brand_ids: Vec<i64>) -> Self {
         self.brand_ids = brand_ids;
         self
     }
-    /// Sets `related_ids`.
+    /// Sets `related_ids`
     pub fn related_ids(mut self, related_ids: Vec<i64>) -> Self {
         self.related_ids = related_ids;
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i64) -> Self {
         self.status = Some(status);
         self
     }
-    /// Sets `trade_mark_ids`.
+    /// Sets `trade_mark_ids`
     pub fn trade_mark_ids(mut self, trade_mark_ids: Vec<String>) -> Self {
         self.trade_mark_ids = trade_mark_ids;
         self

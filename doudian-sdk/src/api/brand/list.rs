@@ -46,47 +46,47 @@ impl BrandListRequest {
             status: Default::default(),
         }
     }
-    /// Sets `brand_ids`.
+    /// Sets `brand_ids`
     pub fn brand_ids(mut self, brand_ids: Vec<i64>) -> Self {
         self.brand_ids = brand_ids;
         self
     }
-    /// Sets `categories`.
+    /// Sets `categories`
     pub fn categories(mut self, categories: Vec<i64>) -> Self {
         self.categories = categories;
         self
     }
-    /// Sets `category_id`.
+    /// Sets `category_id`
     pub fn category_id(mut self, category_id: i64) -> Self {
         self.category_id = Some(category_id);
         self
     }
-    /// Sets `full_brand_info`.
+    /// Sets `full_brand_info`
     pub fn full_brand_info(mut self, full_brand_info: bool) -> Self {
         self.full_brand_info = Some(full_brand_info);
         self
     }
-    /// Sets `offset`.
+    /// Sets `offset`
     pub fn offset(mut self, offset: i64) -> Self {
         self.offset = Some(offset);
         self
     }
-    /// Sets `query`.
+    /// Sets `query`
     pub fn query(mut self, query: impl Into<String>) -> Self {
         self.query = Some(query.into());
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i64) -> Self {
         self.size = Some(size);
         self
     }
-    /// Sets `sort`.
+    /// Sets `sort`
     pub fn sort(mut self, sort: i32) -> Self {
         self.sort = Some(sort);
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i32) -> Self {
         self.status = Some(status);
         self

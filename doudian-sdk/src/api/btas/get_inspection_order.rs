@@ -25,12 +25,12 @@ impl BtasGetInspectionOrderRequest {
             order_id: Default::default(),
         }
     }
-    /// Sets `order_code`.
+    /// Sets `order_code`
     pub fn order_code(mut self, order_code: impl Into<String>) -> Self {
         self.order_code = Some(order_code.into());
         self
     }
-    /// Sets `order_id`.
+    /// Sets `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self

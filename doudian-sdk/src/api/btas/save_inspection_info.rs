@@ -82,7 +82,7 @@ impl BtasSaveInspectionInfoRequest {
             shipping_logistics_type: Default::default(),
         }
     }
-    /// Sets `base_send_logistics_code`.
+    /// Sets `base_send_logistics_code`
     pub fn base_send_logistics_code(
         mut self,
         base_send_logistics_code: impl Into<String>,
@@ -90,27 +90,27 @@ impl BtasSaveInspectionInfoRequest {
         self.base_send_logistics_code = Some(base_send_logistics_code.into());
         self
     }
-    /// Sets `insurance_cost`.
+    /// Sets `insurance_cost`
     pub fn insurance_cost(mut self, insurance_cost: i32) -> Self {
         self.insurance_cost = Some(insurance_cost);
         self
     }
-    /// Sets `order_code`.
+    /// Sets `order_code`
     pub fn order_code(mut self, order_code: impl Into<String>) -> Self {
         self.order_code = Some(order_code.into());
         self
     }
-    /// Sets `product_order_id`.
+    /// Sets `product_order_id`
     pub fn product_order_id(mut self, product_order_id: impl Into<String>) -> Self {
         self.product_order_id = Some(product_order_id.into());
         self
     }
-    /// Sets `return_type`.
+    /// Sets `return_type`
     pub fn return_type(mut self, return_type: i32) -> Self {
         self.return_type = Some(return_type);
         self
     }
-    /// Sets `send_logistics_code`.
+    /// Sets `send_logistics_code`
     pub fn send_logistics_code(
         mut self,
         send_logistics_code: impl Into<String>,
@@ -118,7 +118,7 @@ impl BtasSaveInspectionInfoRequest {
         self.send_logistics_code = Some(send_logistics_code.into());
         self
     }
-    /// Sets `send_logistics_company_code`.
+    /// Sets `send_logistics_company_code`
     pub fn send_logistics_company_code(
         mut self,
         send_logistics_company_code: impl Into<String>,
@@ -126,12 +126,12 @@ impl BtasSaveInspectionInfoRequest {
         self.send_logistics_company_code = Some(send_logistics_company_code.into());
         self
     }
-    /// Sets `send_logistics_id`.
+    /// Sets `send_logistics_id`
     pub fn send_logistics_id(mut self, send_logistics_id: impl Into<String>) -> Self {
         self.send_logistics_id = Some(send_logistics_id.into());
         self
     }
-    /// Sets `shipping_logistics_type`.
+    /// Sets `shipping_logistics_type`
     pub fn shipping_logistics_type(
         mut self,
         shipping_logistics_type: impl Into<String>,

@@ -108,7 +108,7 @@ impl Image {
             image_comment: Default::default(),
         }
     }
-    /// Sets `image_comment`.
+    /// Sets `image_comment`
     pub fn image_comment(mut self, image_comment: impl Into<String>) -> Self {
         self.image_comment = Some(image_comment.into());
         self

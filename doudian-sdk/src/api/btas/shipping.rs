@@ -48,7 +48,7 @@ impl BtasShippingRequest {
             shipping_logistics_company_code: Default::default(),
         }
     }
-    /// Sets `base_shipping_logistics_code`.
+    /// Sets `base_shipping_logistics_code`
     pub fn base_shipping_logistics_code(
         mut self,
         base_shipping_logistics_code: impl Into<String>,
@@ -56,17 +56,17 @@ impl BtasShippingRequest {
         self.base_shipping_logistics_code = Some(base_shipping_logistics_code.into());
         self
     }
-    /// Sets `order_code`.
+    /// Sets `order_code`
     pub fn order_code(mut self, order_code: impl Into<String>) -> Self {
         self.order_code = Some(order_code.into());
         self
     }
-    /// Sets `product_order_id`.
+    /// Sets `product_order_id`
     pub fn product_order_id(mut self, product_order_id: impl Into<String>) -> Self {
         self.product_order_id = Some(product_order_id.into());
         self
     }
-    /// Sets `shipping_logistics_company_code`.
+    /// Sets `shipping_logistics_company_code`
     pub fn shipping_logistics_company_code(
         mut self,
         shipping_logistics_company_code: impl Into<String>,

@@ -28,7 +28,7 @@ impl BuyinActivityProductCancelRequest {
             origin_activity_id: Default::default(),
         }
     }
-    /// Sets `origin_activity_id`.
+    /// Sets `origin_activity_id`
     pub fn origin_activity_id(mut self, origin_activity_id: i64) -> Self {
         self.origin_activity_id = Some(origin_activity_id);
         self

@@ -41,22 +41,22 @@ impl BuyinActivityProductListRequest {
             sort_field: Default::default(),
         }
     }
-    /// Sets `applied_sub_status`.
+    /// Sets `applied_sub_status`
     pub fn applied_sub_status(mut self, applied_sub_status: i32) -> Self {
         self.applied_sub_status = Some(applied_sub_status);
         self
     }
-    /// Sets `product_info`.
+    /// Sets `product_info`
     pub fn product_info(mut self, product_info: impl Into<String>) -> Self {
         self.product_info = Some(product_info.into());
         self
     }
-    /// Sets `sort_direction`.
+    /// Sets `sort_direction`
     pub fn sort_direction(mut self, sort_direction: i64) -> Self {
         self.sort_direction = Some(sort_direction);
         self
     }
-    /// Sets `sort_field`.
+    /// Sets `sort_field`
     pub fn sort_field(mut self, sort_field: i64) -> Self {
         self.sort_field = Some(sort_field);
         self

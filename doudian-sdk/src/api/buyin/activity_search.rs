@@ -38,32 +38,32 @@ impl BuyinActivitySearchRequest {
             status: Default::default(),
         }
     }
-    /// Sets `activity_name`.
+    /// Sets `activity_name`
     pub fn activity_name(mut self, activity_name: impl Into<String>) -> Self {
         self.activity_name = Some(activity_name.into());
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i32) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `search_type`.
+    /// Sets `search_type`
     pub fn search_type(mut self, search_type: i32) -> Self {
         self.search_type = Some(search_type);
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i32) -> Self {
         self.size = Some(size);
         self
     }
-    /// Sets `sort_type`.
+    /// Sets `sort_type`
     pub fn sort_type(mut self, sort_type: i32) -> Self {
         self.sort_type = Some(sort_type);
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i32) -> Self {
         self.status = Some(status);
         self

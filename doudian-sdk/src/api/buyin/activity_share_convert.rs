@@ -44,27 +44,27 @@ impl BuyinActivityShareConvertRequest {
             product_id: Default::default(),
         }
     }
-    /// Sets `activity_url`.
+    /// Sets `activity_url`
     pub fn activity_url(mut self, activity_url: impl Into<String>) -> Self {
         self.activity_url = Some(activity_url.into());
         self
     }
-    /// Sets `external_info`.
+    /// Sets `external_info`
     pub fn external_info(mut self, external_info: impl Into<String>) -> Self {
         self.external_info = Some(external_info.into());
         self
     }
-    /// Sets `mix_activity_id`.
+    /// Sets `mix_activity_id`
     pub fn mix_activity_id(mut self, mix_activity_id: impl Into<String>) -> Self {
         self.mix_activity_id = Some(mix_activity_id.into());
         self
     }
-    /// Sets `platform`.
+    /// Sets `platform`
     pub fn platform(mut self, platform: i32) -> Self {
         self.platform = Some(platform);
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self

@@ -39,7 +39,7 @@ impl BuyinApplyActivitiesRequest {
             service_ratio: Default::default(),
         }
     }
-    /// Sets `service_ratio`.
+    /// Sets `service_ratio`
     pub fn service_ratio(mut self, service_ratio: impl Into<String>) -> Self {
         self.service_ratio = Some(service_ratio.into());
         self
@@ -113,17 +113,17 @@ impl Product {
             promotion_stock: Default::default(),
         }
     }
-    /// Sets `gift_info`.
+    /// Sets `gift_info`
     pub fn gift_info(mut self, gift_info: impl Into<String>) -> Self {
         self.gift_info = Some(gift_info.into());
         self
     }
-    /// Sets `months_of_protection`.
+    /// Sets `months_of_protection`
     pub fn months_of_protection(mut self, months_of_protection: i32) -> Self {
         self.months_of_protection = Some(months_of_protection);
         self
     }
-    /// Sets `product_activity_ratio`.
+    /// Sets `product_activity_ratio`
     pub fn product_activity_ratio(
         mut self,
         product_activity_ratio: impl Into<String>,
@@ -131,17 +131,17 @@ impl Product {
         self.product_activity_ratio = Some(product_activity_ratio.into());
         self
     }
-    /// Sets `promotion_end_time`.
+    /// Sets `promotion_end_time`
     pub fn promotion_end_time(mut self, promotion_end_time: impl Into<String>) -> Self {
         self.promotion_end_time = Some(promotion_end_time.into());
         self
     }
-    /// Sets `promotion_step`.
+    /// Sets `promotion_step`
     pub fn promotion_step(mut self, promotion_step: impl Into<String>) -> Self {
         self.promotion_step = Some(promotion_step.into());
         self
     }
-    /// Sets `promotion_stock`.
+    /// Sets `promotion_stock`
     pub fn promotion_stock(mut self, promotion_stock: i64) -> Self {
         self.promotion_stock = Some(promotion_stock);
         self

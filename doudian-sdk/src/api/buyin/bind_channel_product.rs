@@ -41,17 +41,17 @@ impl BuyinBindChannelProductRequest {
             is_all: Default::default(),
         }
     }
-    /// Sets `author_ids`.
+    /// Sets `author_ids`. Example: `123456789`
     pub fn author_ids(mut self, author_ids: Vec<i64>) -> Self {
         self.author_ids = author_ids;
         self
     }
-    /// Sets `buyin_ids`.
+    /// Sets `buyin_ids`. Example: `123456789`
     pub fn buyin_ids(mut self, buyin_ids: Vec<i64>) -> Self {
         self.buyin_ids = buyin_ids;
         self
     }
-    /// Sets `is_all`.
+    /// Sets `is_all`. Example: `false`
     pub fn is_all(mut self, is_all: bool) -> Self {
         self.is_all = Some(is_all);
         self

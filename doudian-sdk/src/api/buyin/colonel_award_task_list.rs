@@ -32,22 +32,22 @@ impl BuyinColonelAwardTaskListRequest {
             task_info: Default::default(),
         }
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i64) -> Self {
         self.page_size = Some(page_size);
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i64) -> Self {
         self.status = Some(status);
         self
     }
-    /// Sets `task_info`.
+    /// Sets `task_info`
     pub fn task_info(mut self, task_info: impl Into<String>) -> Self {
         self.task_info = Some(task_info.into());
         self

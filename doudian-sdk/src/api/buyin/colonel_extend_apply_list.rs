@@ -35,22 +35,22 @@ impl BuyinColonelExtendApplyListRequest {
             size: Default::default(),
         }
     }
-    /// Sets `activity_id`.
+    /// Sets `activity_id`
     pub fn activity_id(mut self, activity_id: i64) -> Self {
         self.activity_id = Some(activity_id);
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i64) -> Self {
         self.size = Some(size);
         self

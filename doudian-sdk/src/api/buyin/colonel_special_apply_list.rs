@@ -32,22 +32,22 @@ impl BuyinColonelSpecialApplyListRequest {
             size: Default::default(),
         }
     }
-    /// Sets `activity_id`.
+    /// Sets `activity_id`
     pub fn activity_id(mut self, activity_id: i64) -> Self {
         self.activity_id = Some(activity_id);
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `search_type`.
+    /// Sets `search_type`
     pub fn search_type(mut self, search_type: i32) -> Self {
         self.search_type = Some(search_type);
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i64) -> Self {
         self.size = Some(size);
         self

@@ -47,42 +47,42 @@ impl BuyinColonelTrusteeshipListRequest {
             sub_status: Default::default(),
         }
     }
-    /// Sets `business_id`.
+    /// Sets `business_id`
     pub fn business_id(mut self, business_id: i64) -> Self {
         self.business_id = Some(business_id);
         self
     }
-    /// Sets `cursor`.
+    /// Sets `cursor`
     pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
         self.cursor = Some(cursor.into());
         self
     }
-    /// Sets `order_by`.
+    /// Sets `order_by`
     pub fn order_by(mut self, order_by: i64) -> Self {
         self.order_by = Some(order_by);
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `retrieve_mode`.
+    /// Sets `retrieve_mode`
     pub fn retrieve_mode(mut self, retrieve_mode: i32) -> Self {
         self.retrieve_mode = Some(retrieve_mode);
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i32) -> Self {
         self.status = Some(status);
         self
     }
-    /// Sets `sub_status`.
+    /// Sets `sub_status`
     pub fn sub_status(mut self, sub_status: i32) -> Self {
         self.sub_status = Some(sub_status);
         self

@@ -69,42 +69,42 @@ impl Plan {
             restricted_type: Default::default(),
         }
     }
-    /// Sets `apply_type`.
+    /// Sets `apply_type`
     pub fn apply_type(mut self, apply_type: i32) -> Self {
         self.apply_type = Some(apply_type);
         self
     }
-    /// Sets `audit_type`.
+    /// Sets `audit_type`
     pub fn audit_type(mut self, audit_type: i32) -> Self {
         self.audit_type = Some(audit_type);
         self
     }
-    /// Sets `author_level`.
+    /// Sets `author_level`
     pub fn author_level(mut self, author_level: i32) -> Self {
         self.author_level = Some(author_level);
         self
     }
-    /// Sets `cos_ratio`.
+    /// Sets `cos_ratio`
     pub fn cos_ratio(mut self, cos_ratio: f64) -> Self {
         self.cos_ratio = Some(cos_ratio);
         self
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`
     pub fn end_time(mut self, end_time: i64) -> Self {
         self.end_time = Some(end_time);
         self
     }
-    /// Sets `orien_plan_id`.
+    /// Sets `orien_plan_id`
     pub fn orien_plan_id(mut self, orien_plan_id: impl Into<String>) -> Self {
         self.orien_plan_id = Some(orien_plan_id.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `restricted_type`.
+    /// Sets `restricted_type`
     pub fn restricted_type(mut self, restricted_type: i32) -> Self {
         self.restricted_type = Some(restricted_type);
         self

@@ -38,27 +38,27 @@ impl BuyinDistributionRedpackDetailListRequest {
             start_date: Default::default(),
         }
     }
-    /// Sets `end_date`.
+    /// Sets `end_date`
     pub fn end_date(mut self, end_date: impl Into<String>) -> Self {
         self.end_date = Some(end_date.into());
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i64) -> Self {
         self.page_size = Some(page_size);
         self
     }
-    /// Sets `redpack_name`.
+    /// Sets `redpack_name`
     pub fn redpack_name(mut self, redpack_name: impl Into<String>) -> Self {
         self.redpack_name = Some(redpack_name.into());
         self
     }
-    /// Sets `start_date`.
+    /// Sets `start_date`
     pub fn start_date(mut self, start_date: impl Into<String>) -> Self {
         self.start_date = Some(start_date.into());
         self

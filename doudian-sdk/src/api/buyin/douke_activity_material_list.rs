@@ -29,7 +29,7 @@ impl BuyinDoukeActivityMaterialListRequest {
             activity_status: Default::default(),
         }
     }
-    /// Sets `activity_status`.
+    /// Sets `activity_status`
     pub fn activity_status(mut self, activity_status: i32) -> Self {
         self.activity_status = Some(activity_status);
         self

@@ -44,27 +44,27 @@ impl BuyinDoukeActivityShareRequest {
             product_id: Default::default(),
         }
     }
-    /// Sets `external_info`.
+    /// Sets `external_info`
     pub fn external_info(mut self, external_info: impl Into<String>) -> Self {
         self.external_info = Some(external_info.into());
         self
     }
-    /// Sets `extra_params`.
+    /// Sets `extra_params`
     pub fn extra_params(mut self, extra_params: impl Into<String>) -> Self {
         self.extra_params = Some(extra_params.into());
         self
     }
-    /// Sets `need_zlink`.
+    /// Sets `need_zlink`
     pub fn need_zlink(mut self, need_zlink: bool) -> Self {
         self.need_zlink = Some(need_zlink);
         self
     }
-    /// Sets `platform`.
+    /// Sets `platform`
     pub fn platform(mut self, platform: i32) -> Self {
         self.platform = Some(platform);
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self

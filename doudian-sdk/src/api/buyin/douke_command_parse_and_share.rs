@@ -26,7 +26,7 @@ impl BuyinDoukeCommandParseAndShareRequest {
             share_params: Default::default(),
         }
     }
-    /// Sets `share_params`.
+    /// Sets `share_params`
     pub fn share_params(mut self, share_params: ShareParams) -> Self {
         self.share_params = Some(share_params);
         self
@@ -153,22 +153,22 @@ impl NeedShareInfoField {
             need_zlink: Default::default(),
         }
     }
-    /// Sets `need_qrcode`.
+    /// Sets `need_qrcode`
     pub fn need_qrcode(mut self, need_qrcode: bool) -> Self {
         self.need_qrcode = Some(need_qrcode);
         self
     }
-    /// Sets `need_share_command`.
+    /// Sets `need_share_command`
     pub fn need_share_command(mut self, need_share_command: bool) -> Self {
         self.need_share_command = Some(need_share_command);
         self
     }
-    /// Sets `need_share_link`.
+    /// Sets `need_share_link`
     pub fn need_share_link(mut self, need_share_link: bool) -> Self {
         self.need_share_link = Some(need_share_link);
         self
     }
-    /// Sets `need_zlink`.
+    /// Sets `need_zlink`
     pub fn need_zlink(mut self, need_zlink: bool) -> Self {
         self.need_zlink = Some(need_zlink);
         self
@@ -243,12 +243,12 @@ impl ShareParams {
             platform: Default::default(),
         }
     }
-    /// Sets `external_info`.
+    /// Sets `external_info`
     pub fn external_info(mut self, external_info: impl Into<String>) -> Self {
         self.external_info = Some(external_info.into());
         self
     }
-    /// Sets `need_share_info_field`.
+    /// Sets `need_share_info_field`
     pub fn need_share_info_field(
         mut self,
         need_share_info_field: NeedShareInfoField,
@@ -256,12 +256,12 @@ impl ShareParams {
         self.need_share_info_field = Some(need_share_info_field);
         self
     }
-    /// Sets `pid`.
+    /// Sets `pid`
     pub fn pid(mut self, pid: impl Into<String>) -> Self {
         self.pid = Some(pid.into());
         self
     }
-    /// Sets `platform`.
+    /// Sets `platform`
     pub fn platform(mut self, platform: i32) -> Self {
         self.platform = Some(platform);
         self

@@ -38,22 +38,22 @@ impl BuyinDoukeRewardOrdersRequest {
             start_date: Default::default(),
         }
     }
-    /// Sets `distribution_type`.
+    /// Sets `distribution_type`
     pub fn distribution_type(mut self, distribution_type: i64) -> Self {
         self.distribution_type = Some(distribution_type);
         self
     }
-    /// Sets `end_date`.
+    /// Sets `end_date`
     pub fn end_date(mut self, end_date: impl Into<String>) -> Self {
         self.end_date = Some(end_date.into());
         self
     }
-    /// Sets `pid`.
+    /// Sets `pid`
     pub fn pid(mut self, pid: impl Into<String>) -> Self {
         self.pid = Some(pid.into());
         self
     }
-    /// Sets `start_date`.
+    /// Sets `start_date`
     pub fn start_date(mut self, start_date: impl Into<String>) -> Self {
         self.start_date = Some(start_date.into());
         self

@@ -28,12 +28,12 @@ impl BuyinExclusivePlanRequest {
             status: Default::default(),
         }
     }
-    /// Sets `products`.
+    /// Sets `products`
     pub fn products(mut self, products: Vec<Product>) -> Self {
         self.products = products;
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i32) -> Self {
         self.status = Some(status);
         self
@@ -82,7 +82,7 @@ impl Product {
             cos_ratio: Default::default(),
         }
     }
-    /// Sets `cos_ratio`.
+    /// Sets `cos_ratio`
     pub fn cos_ratio(mut self, cos_ratio: i64) -> Self {
         self.cos_ratio = Some(cos_ratio);
         self

@@ -169,67 +169,67 @@ impl Contract {
             order_fee: Default::default(),
         }
     }
-    /// Sets `ad_act`.
+    /// Sets `ad_act`
     pub fn ad_act(mut self, ad_act: i64) -> Self {
         self.ad_act = Some(ad_act);
         self
     }
-    /// Sets `ad_act_amount`.
+    /// Sets `ad_act_amount`
     pub fn ad_act_amount(mut self, ad_act_amount: i64) -> Self {
         self.ad_act_amount = Some(ad_act_amount);
         self
     }
-    /// Sets `ad_act_role`.
+    /// Sets `ad_act_role`
     pub fn ad_act_role(mut self, ad_act_role: i64) -> Self {
         self.ad_act_role = Some(ad_act_role);
         self
     }
-    /// Sets `addon`.
+    /// Sets `addon`
     pub fn addon(mut self, addon: impl Into<String>) -> Self {
         self.addon = Some(addon.into());
         self
     }
-    /// Sets `assure_price`.
+    /// Sets `assure_price`
     pub fn assure_price(mut self, assure_price: i64) -> Self {
         self.assure_price = Some(assure_price);
         self
     }
-    /// Sets `assure_price_channel`.
+    /// Sets `assure_price_channel`
     pub fn assure_price_channel(mut self, assure_price_channel: i64) -> Self {
         self.assure_price_channel = Some(assure_price_channel);
         self
     }
-    /// Sets `assure_price_postd`.
+    /// Sets `assure_price_postd`
     pub fn assure_price_postd(mut self, assure_price_postd: i64) -> Self {
         self.assure_price_postd = Some(assure_price_postd);
         self
     }
-    /// Sets `assure_price_pred`.
+    /// Sets `assure_price_pred`
     pub fn assure_price_pred(mut self, assure_price_pred: i64) -> Self {
         self.assure_price_pred = Some(assure_price_pred);
         self
     }
-    /// Sets `contact_name`.
+    /// Sets `contact_name`
     pub fn contact_name(mut self, contact_name: impl Into<String>) -> Self {
         self.contact_name = Some(contact_name.into());
         self
     }
-    /// Sets `contact_phone`.
+    /// Sets `contact_phone` (sensitive: redacted in `Debug`)
     pub fn contact_phone(mut self, contact_phone: impl Into<String>) -> Self {
         self.contact_phone = Some(contact_phone.into());
         self
     }
-    /// Sets `introduce_duration`.
+    /// Sets `introduce_duration`
     pub fn introduce_duration(mut self, introduce_duration: i64) -> Self {
         self.introduce_duration = Some(introduce_duration);
         self
     }
-    /// Sets `max_deliver_time`.
+    /// Sets `max_deliver_time`
     pub fn max_deliver_time(mut self, max_deliver_time: i64) -> Self {
         self.max_deliver_time = Some(max_deliver_time);
         self
     }
-    /// Sets `order_fee`.
+    /// Sets `order_fee`
     pub fn order_fee(mut self, order_fee: i64) -> Self {
         self.order_fee = Some(order_fee);
         self

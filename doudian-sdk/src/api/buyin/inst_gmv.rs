@@ -25,7 +25,7 @@ impl BuyinInstGmvRequest {
             search_type: Default::default(),
         }
     }
-    /// Sets `search_type`.
+    /// Sets `search_type`
     pub fn search_type(mut self, search_type: i64) -> Self {
         self.search_type = Some(search_type);
         self

@@ -25,7 +25,7 @@ impl BuyinInstPickSourceConvertRequest {
             pick_extra: Default::default(),
         }
     }
-    /// Sets `pick_extra`.
+    /// Sets `pick_extra`
     pub fn pick_extra(mut self, pick_extra: impl Into<String>) -> Self {
         self.pick_extra = Some(pick_extra.into());
         self

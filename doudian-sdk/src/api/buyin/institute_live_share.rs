@@ -44,37 +44,37 @@ impl BuyinInstituteLiveShareRequest {
             product_id: Default::default(),
         }
     }
-    /// Sets `buyin_id`.
+    /// Sets `buyin_id`
     pub fn buyin_id(mut self, buyin_id: impl Into<String>) -> Self {
         self.buyin_id = Some(buyin_id.into());
         self
     }
-    /// Sets `dy_code`.
+    /// Sets `dy_code`
     pub fn dy_code(mut self, dy_code: impl Into<String>) -> Self {
         self.dy_code = Some(dy_code.into());
         self
     }
-    /// Sets `need_qr_code`.
+    /// Sets `need_qr_code`
     pub fn need_qr_code(mut self, need_qr_code: bool) -> Self {
         self.need_qr_code = Some(need_qr_code);
         self
     }
-    /// Sets `need_zlink`.
+    /// Sets `need_zlink`
     pub fn need_zlink(mut self, need_zlink: bool) -> Self {
         self.need_zlink = Some(need_zlink);
         self
     }
-    /// Sets `open_id`.
+    /// Sets `open_id`
     pub fn open_id(mut self, open_id: impl Into<String>) -> Self {
         self.open_id = Some(open_id.into());
         self
     }
-    /// Sets `platform`.
+    /// Sets `platform`
     pub fn platform(mut self, platform: i32) -> Self {
         self.platform = Some(platform);
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
@@ -114,7 +114,7 @@ impl PidInfo {
             external_info: Default::default(),
         }
     }
-    /// Sets `external_info`.
+    /// Sets `external_info`
     pub fn external_info(mut self, external_info: impl Into<String>) -> Self {
         self.external_info = Some(external_info.into());
         self

@@ -38,32 +38,32 @@ impl BuyinInstituteOrderMCNRequest {
             time_type: Default::default(),
         }
     }
-    /// Sets `cursor`.
+    /// Sets `cursor`
     pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
         self.cursor = Some(cursor.into());
         self
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`
     pub fn end_time(mut self, end_time: impl Into<String>) -> Self {
         self.end_time = Some(end_time.into());
         self
     }
-    /// Sets `order_ids`.
+    /// Sets `order_ids`
     pub fn order_ids(mut self, order_ids: impl Into<String>) -> Self {
         self.order_ids = Some(order_ids.into());
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i64) -> Self {
         self.size = Some(size);
         self
     }
-    /// Sets `start_time`.
+    /// Sets `start_time`
     pub fn start_time(mut self, start_time: impl Into<String>) -> Self {
         self.start_time = Some(start_time.into());
         self
     }
-    /// Sets `time_type`.
+    /// Sets `time_type`
     pub fn time_type(mut self, time_type: impl Into<String>) -> Self {
         self.time_type = Some(time_type.into());
         self

@@ -40,37 +40,37 @@ impl BuyinInstituteOrderPickRequest {
             start_time: Default::default(),
         }
     }
-    /// Sets `cursor`.
+    /// Sets `cursor`
     pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
         self.cursor = Some(cursor.into());
         self
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`
     pub fn end_time(mut self, end_time: impl Into<String>) -> Self {
         self.end_time = Some(end_time.into());
         self
     }
-    /// Sets `order_ids`.
+    /// Sets `order_ids`
     pub fn order_ids(mut self, order_ids: impl Into<String>) -> Self {
         self.order_ids = Some(order_ids.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `search_type`.
+    /// Sets `search_type`
     pub fn search_type(mut self, search_type: i64) -> Self {
         self.search_type = Some(search_type);
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i64) -> Self {
         self.size = Some(size);
         self
     }
-    /// Sets `start_time`.
+    /// Sets `start_time`
     pub fn start_time(mut self, start_time: impl Into<String>) -> Self {
         self.start_time = Some(start_time.into());
         self

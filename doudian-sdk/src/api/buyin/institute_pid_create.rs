@@ -31,12 +31,12 @@ impl BuyinInstitutePidCreateRequest {
             media_name: Default::default(),
         }
     }
-    /// Sets `media_id`.
+    /// Sets `media_id`
     pub fn media_id(mut self, media_id: i64) -> Self {
         self.media_id = Some(media_id);
         self
     }
-    /// Sets `media_name`.
+    /// Sets `media_name`
     pub fn media_name(mut self, media_name: impl Into<String>) -> Self {
         self.media_name = Some(media_name.into());
         self

@@ -30,17 +30,17 @@ impl BuyinKolLivePreviewListRequest {
             page_size: Default::default(),
         }
     }
-    /// Sets `need_product_info`.
+    /// Sets `need_product_info`
     pub fn need_product_info(mut self, need_product_info: bool) -> Self {
         self.need_product_info = Some(need_product_info);
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i32) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i32) -> Self {
         self.page_size = Some(page_size);
         self

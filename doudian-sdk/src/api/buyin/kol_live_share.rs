@@ -32,17 +32,17 @@ impl BuyinKolLiveShareRequest {
             platform: Default::default(),
         }
     }
-    /// Sets `need_qr_code`.
+    /// Sets `need_qr_code`
     pub fn need_qr_code(mut self, need_qr_code: bool) -> Self {
         self.need_qr_code = Some(need_qr_code);
         self
     }
-    /// Sets `need_zlink`.
+    /// Sets `need_zlink`
     pub fn need_zlink(mut self, need_zlink: bool) -> Self {
         self.need_zlink = Some(need_zlink);
         self
     }
-    /// Sets `platform`.
+    /// Sets `platform`
     pub fn platform(mut self, platform: i32) -> Self {
         self.platform = Some(platform);
         self
@@ -82,7 +82,7 @@ impl PidInfo {
             external_info: Default::default(),
         }
     }
-    /// Sets `external_info`.
+    /// Sets `external_info`
     pub fn external_info(mut self, external_info: impl Into<String>) -> Self {
         self.external_info = Some(external_info.into());
         self

@@ -28,7 +28,7 @@ impl BuyinKolMaterialsProductsDetailsRequest {
             with_share_status: Default::default(),
         }
     }
-    /// Sets `product_ids`.
+    /// Sets `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
     pub fn product_ids(
         mut self,
         product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
@@ -36,7 +36,7 @@ impl BuyinKolMaterialsProductsDetailsRequest {
         self.product_ids = product_ids.into_iter().map(Into::into).collect();
         self
     }
-    /// Sets `with_share_status`.
+    /// Sets `with_share_status`
     pub fn with_share_status(mut self, with_share_status: bool) -> Self {
         self.with_share_status = Some(with_share_status);
         self

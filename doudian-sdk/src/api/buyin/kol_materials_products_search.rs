@@ -78,77 +78,77 @@ impl BuyinKolMaterialsProductsSearchRequest {
             title: Default::default(),
         }
     }
-    /// Sets `activity_id`.
+    /// Sets `activity_id`
     pub fn activity_id(mut self, activity_id: i64) -> Self {
         self.activity_id = Some(activity_id);
         self
     }
-    /// Sets `cos_fee_max`.
+    /// Sets `cos_fee_max`
     pub fn cos_fee_max(mut self, cos_fee_max: i32) -> Self {
         self.cos_fee_max = Some(cos_fee_max);
         self
     }
-    /// Sets `cos_fee_min`.
+    /// Sets `cos_fee_min`
     pub fn cos_fee_min(mut self, cos_fee_min: i32) -> Self {
         self.cos_fee_min = Some(cos_fee_min);
         self
     }
-    /// Sets `cos_ratio_max`.
+    /// Sets `cos_ratio_max`
     pub fn cos_ratio_max(mut self, cos_ratio_max: i32) -> Self {
         self.cos_ratio_max = Some(cos_ratio_max);
         self
     }
-    /// Sets `cos_ratio_min`.
+    /// Sets `cos_ratio_min`
     pub fn cos_ratio_min(mut self, cos_ratio_min: i32) -> Self {
         self.cos_ratio_min = Some(cos_ratio_min);
         self
     }
-    /// Sets `first_cids`.
+    /// Sets `first_cids`
     pub fn first_cids(mut self, first_cids: Vec<i64>) -> Self {
         self.first_cids = first_cids;
         self
     }
-    /// Sets `price_max`.
+    /// Sets `price_max`
     pub fn price_max(mut self, price_max: i32) -> Self {
         self.price_max = Some(price_max);
         self
     }
-    /// Sets `price_min`.
+    /// Sets `price_min`
     pub fn price_min(mut self, price_min: i32) -> Self {
         self.price_min = Some(price_min);
         self
     }
-    /// Sets `second_cids`.
+    /// Sets `second_cids`
     pub fn second_cids(mut self, second_cids: Vec<i64>) -> Self {
         self.second_cids = second_cids;
         self
     }
-    /// Sets `sell_num_max`.
+    /// Sets `sell_num_max`
     pub fn sell_num_max(mut self, sell_num_max: i32) -> Self {
         self.sell_num_max = Some(sell_num_max);
         self
     }
-    /// Sets `sell_num_min`.
+    /// Sets `sell_num_min`
     pub fn sell_num_min(mut self, sell_num_min: i32) -> Self {
         self.sell_num_min = Some(sell_num_min);
         self
     }
-    /// Sets `share_status`.
+    /// Sets `share_status`
     pub fn share_status(mut self, share_status: i32) -> Self {
         self.share_status = Some(share_status);
         self
     }
-    /// Sets `tag`.
+    /// Sets `tag`
     pub fn tag(mut self, tag: i64) -> Self {
         self.tag = Some(tag);
         self
     }
-    /// Sets `third_cids`.
+    /// Sets `third_cids`
     pub fn third_cids(mut self, third_cids: Vec<i64>) -> Self {
         self.third_cids = third_cids;
         self
     }
-    /// Sets `title`.
+    /// Sets `title`
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.title = Some(title.into());
         self

@@ -50,52 +50,52 @@ impl BuyinKolOrderAdsRequest {
             time_type: Default::default(),
         }
     }
-    /// Sets `cursor`.
+    /// Sets `cursor`
     pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
         self.cursor = Some(cursor.into());
         self
     }
-    /// Sets `distribution_type`.
+    /// Sets `distribution_type`
     pub fn distribution_type(mut self, distribution_type: impl Into<String>) -> Self {
         self.distribution_type = Some(distribution_type.into());
         self
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`
     pub fn end_time(mut self, end_time: impl Into<String>) -> Self {
         self.end_time = Some(end_time.into());
         self
     }
-    /// Sets `open_id`.
+    /// Sets `open_id`
     pub fn open_id(mut self, open_id: impl Into<String>) -> Self {
         self.open_id = Some(open_id.into());
         self
     }
-    /// Sets `order_ids`.
+    /// Sets `order_ids`
     pub fn order_ids(mut self, order_ids: impl Into<String>) -> Self {
         self.order_ids = Some(order_ids.into());
         self
     }
-    /// Sets `pid`.
+    /// Sets `pid`
     pub fn pid(mut self, pid: impl Into<String>) -> Self {
         self.pid = Some(pid.into());
         self
     }
-    /// Sets `query_order_type`.
+    /// Sets `query_order_type`
     pub fn query_order_type(mut self, query_order_type: i64) -> Self {
         self.query_order_type = Some(query_order_type);
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i64) -> Self {
         self.size = Some(size);
         self
     }
-    /// Sets `start_time`.
+    /// Sets `start_time`
     pub fn start_time(mut self, start_time: impl Into<String>) -> Self {
         self.start_time = Some(start_time.into());
         self
     }
-    /// Sets `time_type`.
+    /// Sets `time_type`
     pub fn time_type(mut self, time_type: impl Into<String>) -> Self {
         self.time_type = Some(time_type.into());
         self

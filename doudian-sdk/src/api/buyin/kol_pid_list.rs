@@ -35,27 +35,27 @@ impl BuyinKolPidListRequest {
             site_name: Default::default(),
         }
     }
-    /// Sets `media_type`.
+    /// Sets `media_type`
     pub fn media_type(mut self, media_type: i32) -> Self {
         self.media_type = Some(media_type);
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i64) -> Self {
         self.page_size = Some(page_size);
         self
     }
-    /// Sets `pid`.
+    /// Sets `pid`
     pub fn pid(mut self, pid: impl Into<String>) -> Self {
         self.pid = Some(pid.into());
         self
     }
-    /// Sets `site_name`.
+    /// Sets `site_name`
     pub fn site_name(mut self, site_name: impl Into<String>) -> Self {
         self.site_name = Some(site_name.into());
         self

@@ -47,37 +47,37 @@ impl BuyinKolProductShareRequest {
             use_coupon: Default::default(),
         }
     }
-    /// Sets `external_info`.
+    /// Sets `external_info`
     pub fn external_info(mut self, external_info: impl Into<String>) -> Self {
         self.external_info = Some(external_info.into());
         self
     }
-    /// Sets `ins_activity_param`.
+    /// Sets `ins_activity_param`
     pub fn ins_activity_param(mut self, ins_activity_param: impl Into<String>) -> Self {
         self.ins_activity_param = Some(ins_activity_param.into());
         self
     }
-    /// Sets `need_qr_code`.
+    /// Sets `need_qr_code`
     pub fn need_qr_code(mut self, need_qr_code: bool) -> Self {
         self.need_qr_code = Some(need_qr_code);
         self
     }
-    /// Sets `need_share_link`.
+    /// Sets `need_share_link`
     pub fn need_share_link(mut self, need_share_link: bool) -> Self {
         self.need_share_link = Some(need_share_link);
         self
     }
-    /// Sets `need_zlink`.
+    /// Sets `need_zlink`
     pub fn need_zlink(mut self, need_zlink: bool) -> Self {
         self.need_zlink = Some(need_zlink);
         self
     }
-    /// Sets `platform`.
+    /// Sets `platform`
     pub fn platform(mut self, platform: i32) -> Self {
         self.platform = Some(platform);
         self
     }
-    /// Sets `use_coupon`.
+    /// Sets `use_coupon`
     pub fn use_coupon(mut self, use_coupon: bool) -> Self {
         self.use_coupon = Some(use_coupon);
         self

@@ -33,7 +33,7 @@ impl BuyinKolProductsDetailRequest {
             fields: Default::default(),
         }
     }
-    /// Sets `fields`.
+    /// Sets `fields`
     pub fn fields(mut self, fields: impl Into<String>) -> Self {
         self.fields = Some(fields.into());
         self

@@ -41,27 +41,27 @@ impl BuyinKolStrategyEditRequest {
             long_term: Default::default(),
         }
     }
-    /// Sets `add_buyin_ids`.
+    /// Sets `add_buyin_ids`. Example: `709876544321`
     pub fn add_buyin_ids(mut self, add_buyin_ids: Vec<i64>) -> Self {
         self.add_buyin_ids = add_buyin_ids;
         self
     }
-    /// Sets `cos_ratio`.
+    /// Sets `cos_ratio`. Example: `50`
     pub fn cos_ratio(mut self, cos_ratio: i64) -> Self {
         self.cos_ratio = Some(cos_ratio);
         self
     }
-    /// Sets `del_buyin_ids`.
+    /// Sets `del_buyin_ids`. Example: `9876544321`
     pub fn del_buyin_ids(mut self, del_buyin_ids: Vec<i64>) -> Self {
         self.del_buyin_ids = del_buyin_ids;
         self
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`. Example: `2020-05-19 00:00:00`
     pub fn end_time(mut self, end_time: impl Into<String>) -> Self {
         self.end_time = Some(end_time.into());
         self
     }
-    /// Sets `long_term`.
+    /// Sets `long_term`. Example: `false`
     pub fn long_term(mut self, long_term: bool) -> Self {
         self.long_term = Some(long_term);
         self

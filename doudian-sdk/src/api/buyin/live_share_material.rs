@@ -47,37 +47,37 @@ impl BuyinLiveShareMaterialRequest {
             sort_type: Default::default(),
         }
     }
-    /// Sets `author_info`.
+    /// Sets `author_info`
     pub fn author_info(mut self, author_info: impl Into<String>) -> Self {
         self.author_info = Some(author_info.into());
         self
     }
-    /// Sets `author_levels`.
+    /// Sets `author_levels`
     pub fn author_levels(mut self, author_levels: Vec<i32>) -> Self {
         self.author_levels = author_levels;
         self
     }
-    /// Sets `author_type`.
+    /// Sets `author_type`
     pub fn author_type(mut self, author_type: i32) -> Self {
         self.author_type = Some(author_type);
         self
     }
-    /// Sets `frist_cids`.
+    /// Sets `frist_cids`
     pub fn frist_cids(mut self, frist_cids: Vec<String>) -> Self {
         self.frist_cids = frist_cids;
         self
     }
-    /// Sets `live_status`.
+    /// Sets `live_status`
     pub fn live_status(mut self, live_status: i64) -> Self {
         self.live_status = Some(live_status);
         self
     }
-    /// Sets `sort_by`.
+    /// Sets `sort_by`
     pub fn sort_by(mut self, sort_by: i32) -> Self {
         self.sort_by = Some(sort_by);
         self
     }
-    /// Sets `sort_type`.
+    /// Sets `sort_type`
     pub fn sort_type(mut self, sort_type: i32) -> Self {
         self.sort_type = Some(sort_type);
         self

@@ -50,27 +50,27 @@ impl BuyinOrienPlanAuthorsRequest {
             user_name: Default::default(),
         }
     }
-    /// Sets `audit_status`.
+    /// Sets `audit_status`
     pub fn audit_status(mut self, audit_status: i32) -> Self {
         self.audit_status = Some(audit_status);
         self
     }
-    /// Sets `buyin_id`.
+    /// Sets `buyin_id`
     pub fn buyin_id(mut self, buyin_id: i64) -> Self {
         self.buyin_id = Some(buyin_id);
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i64) -> Self {
         self.page_size = Some(page_size);
         self
     }
-    /// Sets `user_name`.
+    /// Sets `user_name` (sensitive: redacted in `Debug`)
     pub fn user_name(mut self, user_name: impl Into<String>) -> Self {
         self.user_name = Some(user_name.into());
         self

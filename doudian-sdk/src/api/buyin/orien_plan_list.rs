@@ -35,27 +35,27 @@ impl BuyinOrienPlanListRequest {
             product_name: Default::default(),
         }
     }
-    /// Sets `orien_plan_id`.
+    /// Sets `orien_plan_id`
     pub fn orien_plan_id(mut self, orien_plan_id: impl Into<String>) -> Self {
         self.orien_plan_id = Some(orien_plan_id.into());
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i64) -> Self {
         self.page_size = Some(page_size);
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `product_name`.
+    /// Sets `product_name`
     pub fn product_name(mut self, product_name: impl Into<String>) -> Self {
         self.product_name = Some(product_name.into());
         self

@@ -43,12 +43,12 @@ impl BuyinOrientKolStrategyCreateRequest {
             long_term: Default::default(),
         }
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`. Example: `2020-05-19 00:00:00`
     pub fn end_time(mut self, end_time: impl Into<String>) -> Self {
         self.end_time = Some(end_time.into());
         self
     }
-    /// Sets `long_term`.
+    /// Sets `long_term`. Example: `false`
     pub fn long_term(mut self, long_term: bool) -> Self {
         self.long_term = Some(long_term);
         self

@@ -35,7 +35,7 @@ impl BuyinOriginColonelApplyActivitiesRequest {
             service_ratio: Default::default(),
         }
     }
-    /// Sets `service_ratio`.
+    /// Sets `service_ratio`
     pub fn service_ratio(mut self, service_ratio: impl Into<String>) -> Self {
         self.service_ratio = Some(service_ratio.into());
         self
@@ -90,7 +90,7 @@ impl Product {
             promotion_end_time: Default::default(),
         }
     }
-    /// Sets `promotion_end_time`.
+    /// Sets `promotion_end_time`
     pub fn promotion_end_time(mut self, promotion_end_time: impl Into<String>) -> Self {
         self.promotion_end_time = Some(promotion_end_time.into());
         self

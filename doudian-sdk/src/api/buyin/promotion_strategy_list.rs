@@ -50,37 +50,37 @@ impl BuyinPromotionStrategyListRequest {
             valid_kol_filter: Default::default(),
         }
     }
-    /// Sets `cos_range_filter`.
+    /// Sets `cos_range_filter`
     pub fn cos_range_filter(mut self, cos_range_filter: CosRangeFilter) -> Self {
         self.cos_range_filter = Some(cos_range_filter);
         self
     }
-    /// Sets `cos_type`.
+    /// Sets `cos_type`. Example: `1`
     pub fn cos_type(mut self, cos_type: i32) -> Self {
         self.cos_type = Some(cos_type);
         self
     }
-    /// Sets `end_time_filter`.
+    /// Sets `end_time_filter`. Example: `1`
     pub fn end_time_filter(mut self, end_time_filter: i64) -> Self {
         self.end_time_filter = Some(end_time_filter);
         self
     }
-    /// Sets `kol_buyin_ids`.
+    /// Sets `kol_buyin_ids`. Example: `7098765432`
     pub fn kol_buyin_ids(mut self, kol_buyin_ids: Vec<i64>) -> Self {
         self.kol_buyin_ids = kol_buyin_ids;
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `123456789`
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `strategy_id`.
+    /// Sets `strategy_id`. Example: `7654321`
     pub fn strategy_id(mut self, strategy_id: Vec<String>) -> Self {
         self.strategy_id = strategy_id;
         self
     }
-    /// Sets `valid_kol_filter`.
+    /// Sets `valid_kol_filter`. Example: `1`
     pub fn valid_kol_filter(mut self, valid_kol_filter: i64) -> Self {
         self.valid_kol_filter = Some(valid_kol_filter);
         self

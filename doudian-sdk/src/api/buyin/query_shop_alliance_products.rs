@@ -53,27 +53,27 @@ impl BuyinQueryShopAllianceProductsRequest {
             title: Default::default(),
         }
     }
-    /// Sets `check_status`.
+    /// Sets `check_status`. Example: `3`
     pub fn check_status(mut self, check_status: Vec<i64>) -> Self {
         self.check_status = check_status;
         self
     }
-    /// Sets `fields`.
+    /// Sets `fields`. Example: `[is_exclusive]`
     pub fn fields(mut self, fields: Vec<String>) -> Self {
         self.fields = fields;
         self
     }
-    /// Sets `in_stock`.
+    /// Sets `in_stock`. Example: `true`
     pub fn in_stock(mut self, in_stock: bool) -> Self {
         self.in_stock = Some(in_stock);
         self
     }
-    /// Sets `launch`.
+    /// Sets `launch`. Example: `1`
     pub fn launch(mut self, launch: i64) -> Self {
         self.launch = Some(launch);
         self
     }
-    /// Sets `product_ids`.
+    /// Sets `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number. Example: `35632345453243,34242532432`
     pub fn product_ids(
         mut self,
         product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
@@ -81,22 +81,22 @@ impl BuyinQueryShopAllianceProductsRequest {
         self.product_ids = product_ids.into_iter().map(Into::into).collect();
         self
     }
-    /// Sets `sort_by`.
+    /// Sets `sort_by`. Example: `update_time`
     pub fn sort_by(mut self, sort_by: impl Into<String>) -> Self {
         self.sort_by = Some(sort_by.into());
         self
     }
-    /// Sets `sort_order`.
+    /// Sets `sort_order`. Example: `Desc`
     pub fn sort_order(mut self, sort_order: impl Into<String>) -> Self {
         self.sort_order = Some(sort_order.into());
         self
     }
-    /// Sets `status`.
+    /// Sets `status`. Example: `2`
     pub fn status(mut self, status: i64) -> Self {
         self.status = Some(status);
         self
     }
-    /// Sets `title`.
+    /// Sets `title`. Example: `测试商品的名称`
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.title = Some(title.into());
         self

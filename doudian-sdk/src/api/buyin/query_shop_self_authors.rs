@@ -27,12 +27,12 @@ impl BuyinQueryShopSelfAuthorsRequest {
             page_size: Default::default(),
         }
     }
-    /// Sets `page`.
+    /// Sets `page`. Example: `1`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`. Example: `10`
     pub fn page_size(mut self, page_size: i64) -> Self {
         self.page_size = Some(page_size);
         self

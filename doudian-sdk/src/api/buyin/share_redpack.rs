@@ -32,12 +32,12 @@ impl BuyinShareRedpackRequest {
             need_qr_code: Default::default(),
         }
     }
-    /// Sets `external_info`.
+    /// Sets `external_info`
     pub fn external_info(mut self, external_info: impl Into<String>) -> Self {
         self.external_info = Some(external_info.into());
         self
     }
-    /// Sets `need_qr_code`.
+    /// Sets `need_qr_code`
     pub fn need_qr_code(mut self, need_qr_code: bool) -> Self {
         self.need_qr_code = Some(need_qr_code);
         self

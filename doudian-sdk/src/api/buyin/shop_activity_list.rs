@@ -57,57 +57,57 @@ impl BuyinShopActivityListRequest {
             service_rate_min: Default::default(),
         }
     }
-    /// Sets `colonel_buyin_id`.
+    /// Sets `colonel_buyin_id`
     pub fn colonel_buyin_id(mut self, colonel_buyin_id: i64) -> Self {
         self.colonel_buyin_id = Some(colonel_buyin_id);
         self
     }
-    /// Sets `commission_rate_max`.
+    /// Sets `commission_rate_max`
     pub fn commission_rate_max(mut self, commission_rate_max: i32) -> Self {
         self.commission_rate_max = Some(commission_rate_max);
         self
     }
-    /// Sets `commission_rate_min`.
+    /// Sets `commission_rate_min`
     pub fn commission_rate_min(mut self, commission_rate_min: i32) -> Self {
         self.commission_rate_min = Some(commission_rate_min);
         self
     }
-    /// Sets `cursor`.
+    /// Sets `cursor`
     pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
         self.cursor = Some(cursor.into());
         self
     }
-    /// Sets `inst_acti_name`.
+    /// Sets `inst_acti_name`
     pub fn inst_acti_name(mut self, inst_acti_name: impl Into<String>) -> Self {
         self.inst_acti_name = Some(inst_acti_name.into());
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i64) -> Self {
         self.page_size = Some(page_size);
         self
     }
-    /// Sets `product_category_id`.
+    /// Sets `product_category_id`
     pub fn product_category_id(mut self, product_category_id: i32) -> Self {
         self.product_category_id = Some(product_category_id);
         self
     }
-    /// Sets `retrieve_mode`.
+    /// Sets `retrieve_mode`
     pub fn retrieve_mode(mut self, retrieve_mode: i32) -> Self {
         self.retrieve_mode = Some(retrieve_mode);
         self
     }
-    /// Sets `service_rate_max`.
+    /// Sets `service_rate_max`
     pub fn service_rate_max(mut self, service_rate_max: i32) -> Self {
         self.service_rate_max = Some(service_rate_max);
         self
     }
-    /// Sets `service_rate_min`.
+    /// Sets `service_rate_min`
     pub fn service_rate_min(mut self, service_rate_min: i32) -> Self {
         self.service_rate_min = Some(service_rate_min);
         self

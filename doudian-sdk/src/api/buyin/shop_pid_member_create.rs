@@ -28,7 +28,7 @@ impl BuyinShopPidMemberCreateRequest {
             external_info: Default::default(),
         }
     }
-    /// Sets `external_info`.
+    /// Sets `external_info`
     pub fn external_info(mut self, external_info: impl Into<String>) -> Self {
         self.external_info = Some(external_info.into());
         self

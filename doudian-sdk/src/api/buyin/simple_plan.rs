@@ -28,12 +28,12 @@ impl BuyinSimplePlanRequest {
             status: Default::default(),
         }
     }
-    /// Sets `products`.
+    /// Sets `products`
     pub fn products(mut self, products: Vec<Product>) -> Self {
         self.products = products;
         self
     }
-    /// Sets `status`.
+    /// Sets `status`. Example: `2`
     pub fn status(mut self, status: i32) -> Self {
         self.status = Some(status);
         self
@@ -69,7 +69,7 @@ impl Product {
             cos_ratio: Default::default(),
         }
     }
-    /// Sets `cos_ratio`.
+    /// Sets `cos_ratio`. Example: `30`
     pub fn cos_ratio(mut self, cos_ratio: i64) -> Self {
         self.cos_ratio = Some(cos_ratio);
         self

@@ -32,22 +32,22 @@ impl BuyinSimplePlanListRequest {
             status: Default::default(),
         }
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i64) -> Self {
         self.page_size = Some(page_size);
         self
     }
-    /// Sets `product_info`.
+    /// Sets `product_info`
     pub fn product_info(mut self, product_info: impl Into<String>) -> Self {
         self.product_info = Some(product_info.into());
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i64) -> Self {
         self.status = Some(status);
         self

@@ -52,27 +52,27 @@ impl CompassCommonProductQueryDataRequest {
             sorted_field: Default::default(),
         }
     }
-    /// Sets `activity_id`.
+    /// Sets `activity_id`
     pub fn activity_id(mut self, activity_id: impl Into<String>) -> Self {
         self.activity_id = Some(activity_id.into());
         self
     }
-    /// Sets `is_asc`.
+    /// Sets `is_asc`
     pub fn is_asc(mut self, is_asc: bool) -> Self {
         self.is_asc = Some(is_asc);
         self
     }
-    /// Sets `page_no`.
+    /// Sets `page_no`
     pub fn page_no(mut self, page_no: i64) -> Self {
         self.page_no = Some(page_no);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i64) -> Self {
         self.page_size = Some(page_size);
         self
     }
-    /// Sets `sorted_field`.
+    /// Sets `sorted_field`
     pub fn sorted_field(mut self, sorted_field: impl Into<String>) -> Self {
         self.sorted_field = Some(sorted_field.into());
         self

@@ -28,12 +28,12 @@ impl CouponsCancelVerifyRequest {
             cancel_verify_count: Default::default(),
         }
     }
-    /// Sets `batch_no`.
+    /// Sets `batch_no`. Example: `123123`
     pub fn batch_no(mut self, batch_no: impl Into<String>) -> Self {
         self.batch_no = Some(batch_no.into());
         self
     }
-    /// Sets `cancel_verify_count`.
+    /// Sets `cancel_verify_count`. Example: `3`
     pub fn cancel_verify_count(mut self, cancel_verify_count: i64) -> Self {
         self.cancel_verify_count = Some(cancel_verify_count);
         self

@@ -25,7 +25,7 @@ impl CouponsCertSyncFailedCancelOrderRequest {
             op: Default::default(),
         }
     }
-    /// Sets `Op`.
+    /// Sets `Op`
     pub fn op(mut self, op: Op) -> Self {
         self.op = Some(op);
         self
@@ -63,12 +63,12 @@ impl Op {
             platform: Default::default(),
         }
     }
-    /// Sets `OpUid`.
+    /// Sets `OpUid`. Example: `1234`
     pub fn op_uid(mut self, op_uid: i64) -> Self {
         self.op_uid = Some(op_uid);
         self
     }
-    /// Sets `Platform`.
+    /// Sets `Platform`. Example: `1`
     pub fn platform(mut self, platform: i32) -> Self {
         self.platform = Some(platform);
         self

@@ -39,7 +39,7 @@ impl CouponsCertVerifyUpdateRequest {
             extra: Default::default(),
         }
     }
-    /// Sets `extra`.
+    /// Sets `extra`. Example: `扩展信息`
     pub fn extra(mut self, extra: impl Into<String>) -> Self {
         self.extra = Some(extra.into());
         self

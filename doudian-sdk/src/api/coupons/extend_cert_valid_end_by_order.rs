@@ -39,7 +39,7 @@ impl CouponsExtendCertValidEndByOrderRequest {
             op: Default::default(),
         }
     }
-    /// Sets `op`.
+    /// Sets `op`
     pub fn op(mut self, op: Op) -> Self {
         self.op = Some(op);
         self
@@ -77,12 +77,12 @@ impl Op {
             platform: Default::default(),
         }
     }
-    /// Sets `op_uid`.
+    /// Sets `op_uid`. Example: `1234`
     pub fn op_uid(mut self, op_uid: i64) -> Self {
         self.op_uid = Some(op_uid);
         self
     }
-    /// Sets `platform`.
+    /// Sets `platform`. Example: `1`
     pub fn platform(mut self, platform: i32) -> Self {
         self.platform = Some(platform);
         self

@@ -28,17 +28,17 @@ impl CouponsListRequest {
             order_id: Default::default(),
         }
     }
-    /// Sets `cert_no`.
+    /// Sets `cert_no`. Example: `卡券id`
     pub fn cert_no(mut self, cert_no: impl Into<String>) -> Self {
         self.cert_no = Some(cert_no.into());
         self
     }
-    /// Sets `cert_type`.
+    /// Sets `cert_type`. Example: `0`
     pub fn cert_type(mut self, cert_type: i64) -> Self {
         self.cert_type = Some(cert_type);
         self
     }
-    /// Sets `order_id`.
+    /// Sets `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `123`
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self

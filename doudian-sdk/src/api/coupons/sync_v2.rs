@@ -28,7 +28,7 @@ impl CouponsSyncV2Request {
             sku_id: Default::default(),
         }
     }
-    /// Sets `sku_id`.
+    /// Sets `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `1`
     pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
         self.sku_id = Some(sku_id.into());
         self
@@ -80,37 +80,37 @@ impl Cert {
             valid_start: Default::default(),
         }
     }
-    /// Sets `can_extend_valid_count`.
+    /// Sets `can_extend_valid_count`. Example: `1`
     pub fn can_extend_valid_count(mut self, can_extend_valid_count: i64) -> Self {
         self.can_extend_valid_count = Some(can_extend_valid_count);
         self
     }
-    /// Sets `cert_key`.
+    /// Sets `cert_key`. Example: `1`
     pub fn cert_key(mut self, cert_key: impl Into<String>) -> Self {
         self.cert_key = Some(cert_key.into());
         self
     }
-    /// Sets `cert_link`.
+    /// Sets `cert_link`. Example: `https://obd.gtimg.com/new-benefit-web-schema/dev/dist/index.html?ShortLinkId=643`
     pub fn cert_link(mut self, cert_link: impl Into<String>) -> Self {
         self.cert_link = Some(cert_link.into());
         self
     }
-    /// Sets `out_cert_id`.
+    /// Sets `out_cert_id`. Example: `666`
     pub fn out_cert_id(mut self, out_cert_id: impl Into<String>) -> Self {
         self.out_cert_id = Some(out_cert_id.into());
         self
     }
-    /// Sets `status`.
+    /// Sets `status`. Example: `1`
     pub fn status(mut self, status: i64) -> Self {
         self.status = Some(status);
         self
     }
-    /// Sets `valid_end`.
+    /// Sets `valid_end`. Example: `2010-01-01 12:12:12`
     pub fn valid_end(mut self, valid_end: impl Into<String>) -> Self {
         self.valid_end = Some(valid_end.into());
         self
     }
-    /// Sets `valid_start`.
+    /// Sets `valid_start`. Example: `2010-01-01 12:12:12`
     pub fn valid_start(mut self, valid_start: impl Into<String>) -> Self {
         self.valid_start = Some(valid_start.into());
         self

@@ -46,42 +46,42 @@ impl CouponsVerifyV2Request {
             verify_time: Default::default(),
         }
     }
-    /// Sets `batch_no`.
+    /// Sets `batch_no`. Example: `3`
     pub fn batch_no(mut self, batch_no: impl Into<String>) -> Self {
         self.batch_no = Some(batch_no.into());
         self
     }
-    /// Sets `cert_key`.
+    /// Sets `cert_key`. Example: `12345`
     pub fn cert_key(mut self, cert_key: impl Into<String>) -> Self {
         self.cert_key = Some(cert_key.into());
         self
     }
-    /// Sets `cert_type`.
+    /// Sets `cert_type`. Example: `123`
     pub fn cert_type(mut self, cert_type: i64) -> Self {
         self.cert_type = Some(cert_type);
         self
     }
-    /// Sets `check_verify_order_id`.
+    /// Sets `check_verify_order_id`. Example: `false`
     pub fn check_verify_order_id(mut self, check_verify_order_id: bool) -> Self {
         self.check_verify_order_id = Some(check_verify_order_id);
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`. Example: `123`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self
     }
-    /// Sets `verify_count`.
+    /// Sets `verify_count`. Example: `12345`
     pub fn verify_count(mut self, verify_count: i64) -> Self {
         self.verify_count = Some(verify_count);
         self
     }
-    /// Sets `verify_order_id`.
+    /// Sets `verify_order_id`. Example: `123123`
     pub fn verify_order_id(mut self, verify_order_id: impl Into<String>) -> Self {
         self.verify_order_id = Some(verify_order_id.into());
         self
     }
-    /// Sets `verify_time`.
+    /// Sets `verify_time`. Example: `2021-03-04 00:00：00`
     pub fn verify_time(mut self, verify_time: impl Into<String>) -> Self {
         self.verify_time = Some(verify_time.into());
         self

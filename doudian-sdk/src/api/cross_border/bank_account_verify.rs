@@ -31,22 +31,22 @@ impl CrossBorderBankAccountVerifyRequest {
             currency: Default::default(),
         }
     }
-    /// Sets `account_name`.
+    /// Sets `account_name`
     pub fn account_name(mut self, account_name: impl Into<String>) -> Self {
         self.account_name = Some(account_name.into());
         self
     }
-    /// Sets `bank_account_no`.
+    /// Sets `bank_account_no`
     pub fn bank_account_no(mut self, bank_account_no: impl Into<String>) -> Self {
         self.bank_account_no = Some(bank_account_no.into());
         self
     }
-    /// Sets `bank_name`.
+    /// Sets `bank_name`
     pub fn bank_name(mut self, bank_name: impl Into<String>) -> Self {
         self.bank_name = Some(bank_name.into());
         self
     }
-    /// Sets `currency`.
+    /// Sets `currency`
     pub fn currency(mut self, currency: impl Into<String>) -> Self {
         self.currency = Some(currency.into());
         self

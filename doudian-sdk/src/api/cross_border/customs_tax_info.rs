@@ -116,22 +116,22 @@ impl CustomsTaxData {
             tax_no: Default::default(),
         }
     }
-    /// Sets `ebc_name`.
+    /// Sets `ebc_name`
     pub fn ebc_name(mut self, ebc_name: impl Into<String>) -> Self {
         self.ebc_name = Some(ebc_name.into());
         self
     }
-    /// Sets `invt_no`.
+    /// Sets `invt_no`
     pub fn invt_no(mut self, invt_no: impl Into<String>) -> Self {
         self.invt_no = Some(invt_no.into());
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i32) -> Self {
         self.status = Some(status);
         self
     }
-    /// Sets `tax_no`.
+    /// Sets `tax_no`
     pub fn tax_no(mut self, tax_no: impl Into<String>) -> Self {
         self.tax_no = Some(tax_no.into());
         self
@@ -187,7 +187,7 @@ impl TaxDetail {
             tax_price: Default::default(),
         }
     }
-    /// Sets `tax_price`.
+    /// Sets `tax_price`
     pub fn tax_price(mut self, tax_price: impl Into<String>) -> Self {
         self.tax_price = Some(tax_price.into());
         self

@@ -25,12 +25,12 @@ impl CrossBorderGetTradeOrderStatusRequest {
             vendor: Default::default(),
         }
     }
-    /// Sets `order_id`.
+    /// Sets `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
-    /// Sets `vendor`.
+    /// Sets `vendor`
     pub fn vendor(mut self, vendor: impl Into<String>) -> Self {
         self.vendor = Some(vendor.into());
         self

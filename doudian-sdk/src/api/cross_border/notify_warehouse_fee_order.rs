@@ -58,7 +58,7 @@ impl CrossBorderNotifyWarehouseFeeOrderRequest {
             detail_list: Default::default(),
         }
     }
-    /// Sets `detail_list`.
+    /// Sets `detail_list`
     pub fn detail_list(mut self, detail_list: Vec<Detail>) -> Self {
         self.detail_list = detail_list;
         self
@@ -146,7 +146,7 @@ impl Detail {
             bar_code: Default::default(),
         }
     }
-    /// Sets `bar_code`.
+    /// Sets `bar_code`
     pub fn bar_code(mut self, bar_code: impl Into<String>) -> Self {
         self.bar_code = Some(bar_code.into());
         self

@@ -43,12 +43,12 @@ impl CrossBorderOrderConfirmRequest {
             error_info: Default::default(),
         }
     }
-    /// Sets `deliver_info`.
+    /// Sets `deliver_info`
     pub fn deliver_info(mut self, deliver_info: DeliverInfo) -> Self {
         self.deliver_info = Some(deliver_info);
         self
     }
-    /// Sets `error_info`.
+    /// Sets `error_info`
     pub fn error_info(mut self, error_info: ErrorInfo) -> Self {
         self.error_info = Some(error_info);
         self
@@ -111,42 +111,42 @@ impl DeliverInfo {
             waybill: Default::default(),
         }
     }
-    /// Sets `carrier`.
+    /// Sets `carrier`
     pub fn carrier(mut self, carrier: impl Into<String>) -> Self {
         self.carrier = Some(carrier.into());
         self
     }
-    /// Sets `delivery_name`.
+    /// Sets `delivery_name`
     pub fn delivery_name(mut self, delivery_name: impl Into<String>) -> Self {
         self.delivery_name = Some(delivery_name.into());
         self
     }
-    /// Sets `delivery_tel`.
+    /// Sets `delivery_tel` (sensitive: redacted in `Debug`)
     pub fn delivery_tel(mut self, delivery_tel: impl Into<String>) -> Self {
         self.delivery_tel = Some(delivery_tel.into());
         self
     }
-    /// Sets `mark`.
+    /// Sets `mark`
     pub fn mark(mut self, mark: impl Into<String>) -> Self {
         self.mark = Some(mark.into());
         self
     }
-    /// Sets `product_num`.
+    /// Sets `product_num`
     pub fn product_num(mut self, product_num: i64) -> Self {
         self.product_num = Some(product_num);
         self
     }
-    /// Sets `ship_address`.
+    /// Sets `ship_address`
     pub fn ship_address(mut self, ship_address: impl Into<String>) -> Self {
         self.ship_address = Some(ship_address.into());
         self
     }
-    /// Sets `trans_no`.
+    /// Sets `trans_no`
     pub fn trans_no(mut self, trans_no: impl Into<String>) -> Self {
         self.trans_no = Some(trans_no.into());
         self
     }
-    /// Sets `waybill`.
+    /// Sets `waybill`
     pub fn waybill(mut self, waybill: impl Into<String>) -> Self {
         self.waybill = Some(waybill.into());
         self

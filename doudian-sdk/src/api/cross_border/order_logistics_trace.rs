@@ -64,7 +64,7 @@ impl CrossborderOrderLogisticsTraceRequest {
             transportation: Default::default(),
         }
     }
-    /// Sets `transportation`.
+    /// Sets `transportation`
     pub fn transportation(mut self, transportation: Transportation) -> Self {
         self.transportation = Some(transportation);
         self
@@ -98,17 +98,17 @@ impl Transportation {
             voyage_no: Default::default(),
         }
     }
-    /// Sets `bill_no`.
+    /// Sets `bill_no`
     pub fn bill_no(mut self, bill_no: impl Into<String>) -> Self {
         self.bill_no = Some(bill_no.into());
         self
     }
-    /// Sets `oversea_trans_no`.
+    /// Sets `oversea_trans_no`
     pub fn oversea_trans_no(mut self, oversea_trans_no: impl Into<String>) -> Self {
         self.oversea_trans_no = Some(oversea_trans_no.into());
         self
     }
-    /// Sets `voyage_no`.
+    /// Sets `voyage_no`
     pub fn voyage_no(mut self, voyage_no: impl Into<String>) -> Self {
         self.voyage_no = Some(voyage_no.into());
         self

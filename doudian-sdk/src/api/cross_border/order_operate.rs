@@ -49,22 +49,22 @@ impl CrossBorderOrderOperateRequest {
             warehouse_code: Default::default(),
         }
     }
-    /// Sets `error_info`.
+    /// Sets `error_info`
     pub fn error_info(mut self, error_info: ErrorInfo) -> Self {
         self.error_info = Some(error_info);
         self
     }
-    /// Sets `package`.
+    /// Sets `package`
     pub fn package(mut self, package: Package) -> Self {
         self.package = Some(package);
         self
     }
-    /// Sets `transportation`.
+    /// Sets `transportation`
     pub fn transportation(mut self, transportation: Transportation) -> Self {
         self.transportation = Some(transportation);
         self
     }
-    /// Sets `warehouse_code`.
+    /// Sets `warehouse_code`
     pub fn warehouse_code(mut self, warehouse_code: impl Into<String>) -> Self {
         self.warehouse_code = Some(warehouse_code.into());
         self
@@ -113,42 +113,42 @@ impl BatchInfo {
             supplier_id: Default::default(),
         }
     }
-    /// Sets `batch_extend`.
+    /// Sets `batch_extend`
     pub fn batch_extend(mut self, batch_extend: impl Into<String>) -> Self {
         self.batch_extend = Some(batch_extend.into());
         self
     }
-    /// Sets `batch_number`.
+    /// Sets `batch_number`
     pub fn batch_number(mut self, batch_number: impl Into<String>) -> Self {
         self.batch_number = Some(batch_number.into());
         self
     }
-    /// Sets `expire_date`.
+    /// Sets `expire_date`
     pub fn expire_date(mut self, expire_date: i64) -> Self {
         self.expire_date = Some(expire_date);
         self
     }
-    /// Sets `lot_id`.
+    /// Sets `lot_id`
     pub fn lot_id(mut self, lot_id: impl Into<String>) -> Self {
         self.lot_id = Some(lot_id.into());
         self
     }
-    /// Sets `product_date`.
+    /// Sets `product_date`
     pub fn product_date(mut self, product_date: i64) -> Self {
         self.product_date = Some(product_date);
         self
     }
-    /// Sets `receipt_date`.
+    /// Sets `receipt_date`
     pub fn receipt_date(mut self, receipt_date: i64) -> Self {
         self.receipt_date = Some(receipt_date);
         self
     }
-    /// Sets `scm_inbound_order`.
+    /// Sets `scm_inbound_order`
     pub fn scm_inbound_order(mut self, scm_inbound_order: impl Into<String>) -> Self {
         self.scm_inbound_order = Some(scm_inbound_order.into());
         self
     }
-    /// Sets `supplier_id`.
+    /// Sets `supplier_id`
     pub fn supplier_id(mut self, supplier_id: impl Into<String>) -> Self {
         self.supplier_id = Some(supplier_id.into());
         self
@@ -174,17 +174,17 @@ impl ConsumablesMaterial {
             consumables_num: Default::default(),
         }
     }
-    /// Sets `consumables_code`.
+    /// Sets `consumables_code`
     pub fn consumables_code(mut self, consumables_code: impl Into<String>) -> Self {
         self.consumables_code = Some(consumables_code.into());
         self
     }
-    /// Sets `consumables_name`.
+    /// Sets `consumables_name`
     pub fn consumables_name(mut self, consumables_name: impl Into<String>) -> Self {
         self.consumables_name = Some(consumables_name.into());
         self
     }
-    /// Sets `consumables_num`.
+    /// Sets `consumables_num`
     pub fn consumables_num(mut self, consumables_num: i64) -> Self {
         self.consumables_num = Some(consumables_num);
         self
@@ -213,7 +213,7 @@ impl Package {
             package_items: Default::default(),
         }
     }
-    /// Sets `consumables_materials`.
+    /// Sets `consumables_materials`
     pub fn consumables_materials(
         mut self,
         consumables_materials: Vec<ConsumablesMaterial>,
@@ -221,7 +221,7 @@ impl Package {
         self.consumables_materials = consumables_materials;
         self
     }
-    /// Sets `package_items`.
+    /// Sets `package_items`
     pub fn package_items(mut self, package_items: Vec<PackageItem>) -> Self {
         self.package_items = package_items;
         self
@@ -259,37 +259,37 @@ impl PackageItem {
             sku_id: Default::default(),
         }
     }
-    /// Sets `batch_info`.
+    /// Sets `batch_info`
     pub fn batch_info(mut self, batch_info: BatchInfo) -> Self {
         self.batch_info = Some(batch_info);
         self
     }
-    /// Sets `inventory_type`.
+    /// Sets `inventory_type`
     pub fn inventory_type(mut self, inventory_type: i64) -> Self {
         self.inventory_type = Some(inventory_type);
         self
     }
-    /// Sets `item_id`.
+    /// Sets `item_id`
     pub fn item_id(mut self, item_id: impl Into<String>) -> Self {
         self.item_id = Some(item_id.into());
         self
     }
-    /// Sets `item_no`.
+    /// Sets `item_no`
     pub fn item_no(mut self, item_no: impl Into<String>) -> Self {
         self.item_no = Some(item_no.into());
         self
     }
-    /// Sets `line_no`.
+    /// Sets `line_no`
     pub fn line_no(mut self, line_no: impl Into<String>) -> Self {
         self.line_no = Some(line_no.into());
         self
     }
-    /// Sets `quantity`.
+    /// Sets `quantity`
     pub fn quantity(mut self, quantity: i64) -> Self {
         self.quantity = Some(quantity);
         self
     }
-    /// Sets `sku_id`.
+    /// Sets `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
         self.sku_id = Some(sku_id.into());
         self
@@ -369,22 +369,22 @@ impl Transportation {
             waybill: Default::default(),
         }
     }
-    /// Sets `delivery_name`.
+    /// Sets `delivery_name`
     pub fn delivery_name(mut self, delivery_name: impl Into<String>) -> Self {
         self.delivery_name = Some(delivery_name.into());
         self
     }
-    /// Sets `delivery_tel`.
+    /// Sets `delivery_tel` (sensitive: redacted in `Debug`)
     pub fn delivery_tel(mut self, delivery_tel: impl Into<String>) -> Self {
         self.delivery_tel = Some(delivery_tel.into());
         self
     }
-    /// Sets `domestic_carrier`.
+    /// Sets `domestic_carrier`
     pub fn domestic_carrier(mut self, domestic_carrier: impl Into<String>) -> Self {
         self.domestic_carrier = Some(domestic_carrier.into());
         self
     }
-    /// Sets `domestic_ship_address`.
+    /// Sets `domestic_ship_address`
     pub fn domestic_ship_address(
         mut self,
         domestic_ship_address: impl Into<String>,
@@ -392,22 +392,22 @@ impl Transportation {
         self.domestic_ship_address = Some(domestic_ship_address.into());
         self
     }
-    /// Sets `domestic_trans_no`.
+    /// Sets `domestic_trans_no`
     pub fn domestic_trans_no(mut self, domestic_trans_no: impl Into<String>) -> Self {
         self.domestic_trans_no = Some(domestic_trans_no.into());
         self
     }
-    /// Sets `mark`.
+    /// Sets `mark`
     pub fn mark(mut self, mark: impl Into<String>) -> Self {
         self.mark = Some(mark.into());
         self
     }
-    /// Sets `product_num`.
+    /// Sets `product_num`
     pub fn product_num(mut self, product_num: i64) -> Self {
         self.product_num = Some(product_num);
         self
     }
-    /// Sets `waybill`.
+    /// Sets `waybill`
     pub fn waybill(mut self, waybill: impl Into<String>) -> Self {
         self.waybill = Some(waybill.into());
         self

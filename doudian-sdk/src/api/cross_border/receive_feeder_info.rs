@@ -100,12 +100,12 @@ impl Data {
             pics: Default::default(),
         }
     }
-    /// Sets `bagging_num`.
+    /// Sets `bagging_num`
     pub fn bagging_num(mut self, bagging_num: impl Into<String>) -> Self {
         self.bagging_num = Some(bagging_num.into());
         self
     }
-    /// Sets `pics`.
+    /// Sets `pics`
     pub fn pics(mut self, pics: Vec<String>) -> Self {
         self.pics = pics;
         self

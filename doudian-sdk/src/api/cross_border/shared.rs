@@ -19,12 +19,12 @@ impl ErrorInfo {
             error_msg: Default::default(),
         }
     }
-    /// Sets `error_code`.
+    /// Sets `error_code`
     pub fn error_code(mut self, error_code: impl Into<String>) -> Self {
         self.error_code = Some(error_code.into());
         self
     }
-    /// Sets `error_msg`.
+    /// Sets `error_msg`
     pub fn error_msg(mut self, error_msg: impl Into<String>) -> Self {
         self.error_msg = Some(error_msg.into());
         self

@@ -78,37 +78,37 @@ impl CrossborderStockTransformRequest {
             status: Default::default(),
         }
     }
-    /// Sets `adjust_biz_type`.
+    /// Sets `adjust_biz_type`
     pub fn adjust_biz_type(mut self, adjust_biz_type: i32) -> Self {
         self.adjust_biz_type = Some(adjust_biz_type);
         self
     }
-    /// Sets `idempotent_no`.
+    /// Sets `idempotent_no`
     pub fn idempotent_no(mut self, idempotent_no: impl Into<String>) -> Self {
         self.idempotent_no = Some(idempotent_no.into());
         self
     }
-    /// Sets `inbound_plan_no`.
+    /// Sets `inbound_plan_no`
     pub fn inbound_plan_no(mut self, inbound_plan_no: impl Into<String>) -> Self {
         self.inbound_plan_no = Some(inbound_plan_no.into());
         self
     }
-    /// Sets `owner_id`.
+    /// Sets `owner_id`
     pub fn owner_id(mut self, owner_id: i64) -> Self {
         self.owner_id = Some(owner_id);
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `shop_id`.
+    /// Sets `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     pub fn shop_id(mut self, shop_id: impl Into<crate::ids::ShopId>) -> Self {
         self.shop_id = Some(shop_id.into());
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i64) -> Self {
         self.status = Some(status);
         self
@@ -189,17 +189,17 @@ impl StockTransformDetail {
             remark: Default::default(),
         }
     }
-    /// Sets `duty`.
+    /// Sets `duty`
     pub fn duty(mut self, duty: impl Into<String>) -> Self {
         self.duty = Some(duty.into());
         self
     }
-    /// Sets `evidence`.
+    /// Sets `evidence`
     pub fn evidence(mut self, evidence: Vec<String>) -> Self {
         self.evidence = evidence;
         self
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(
         mut self,
         extend: ::std::collections::BTreeMap<String, String>,
@@ -207,12 +207,12 @@ impl StockTransformDetail {
         self.extend = extend;
         self
     }
-    /// Sets `reason_msg`.
+    /// Sets `reason_msg`
     pub fn reason_msg(mut self, reason_msg: impl Into<String>) -> Self {
         self.reason_msg = Some(reason_msg.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self

@@ -97,62 +97,62 @@ impl CrossborderTakingLogisticsInfoRequest {
             sort_code: Default::default(),
         }
     }
-    /// Sets `express_code`.
+    /// Sets `express_code`
     pub fn express_code(mut self, express_code: impl Into<String>) -> Self {
         self.express_code = Some(express_code.into());
         self
     }
-    /// Sets `remark01`.
+    /// Sets `remark01`
     pub fn remark01(mut self, remark01: impl Into<String>) -> Self {
         self.remark01 = Some(remark01.into());
         self
     }
-    /// Sets `remark02`.
+    /// Sets `remark02`
     pub fn remark02(mut self, remark02: impl Into<String>) -> Self {
         self.remark02 = Some(remark02.into());
         self
     }
-    /// Sets `remark03`.
+    /// Sets `remark03`
     pub fn remark03(mut self, remark03: impl Into<String>) -> Self {
         self.remark03 = Some(remark03.into());
         self
     }
-    /// Sets `remark04`.
+    /// Sets `remark04`
     pub fn remark04(mut self, remark04: impl Into<String>) -> Self {
         self.remark04 = Some(remark04.into());
         self
     }
-    /// Sets `remark05`.
+    /// Sets `remark05`
     pub fn remark05(mut self, remark05: impl Into<String>) -> Self {
         self.remark05 = Some(remark05.into());
         self
     }
-    /// Sets `remark06`.
+    /// Sets `remark06`
     pub fn remark06(mut self, remark06: impl Into<String>) -> Self {
         self.remark06 = Some(remark06.into());
         self
     }
-    /// Sets `remark07`.
+    /// Sets `remark07`
     pub fn remark07(mut self, remark07: impl Into<String>) -> Self {
         self.remark07 = Some(remark07.into());
         self
     }
-    /// Sets `remark08`.
+    /// Sets `remark08`
     pub fn remark08(mut self, remark08: impl Into<String>) -> Self {
         self.remark08 = Some(remark08.into());
         self
     }
-    /// Sets `remark09`.
+    /// Sets `remark09`
     pub fn remark09(mut self, remark09: impl Into<String>) -> Self {
         self.remark09 = Some(remark09.into());
         self
     }
-    /// Sets `remark10`.
+    /// Sets `remark10`
     pub fn remark10(mut self, remark10: impl Into<String>) -> Self {
         self.remark10 = Some(remark10.into());
         self
     }
-    /// Sets `sort_code`.
+    /// Sets `sort_code`
     pub fn sort_code(mut self, sort_code: impl Into<String>) -> Self {
         self.sort_code = Some(sort_code.into());
         self

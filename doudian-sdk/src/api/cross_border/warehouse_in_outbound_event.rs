@@ -59,12 +59,12 @@ impl CrossborderWarehouseInOutboundEventRequest {
             warehouse_code: Default::default(),
         }
     }
-    /// Sets `error_reason`.
+    /// Sets `error_reason`
     pub fn error_reason(mut self, error_reason: impl Into<String>) -> Self {
         self.error_reason = Some(error_reason.into());
         self
     }
-    /// Sets `inbound_cargo_infos`.
+    /// Sets `inbound_cargo_infos`
     pub fn inbound_cargo_infos(
         mut self,
         inbound_cargo_infos: Vec<InboundCargoInfo>,
@@ -72,7 +72,7 @@ impl CrossborderWarehouseInOutboundEventRequest {
         self.inbound_cargo_infos = inbound_cargo_infos;
         self
     }
-    /// Sets `outbound_cargo_infos`.
+    /// Sets `outbound_cargo_infos`
     pub fn outbound_cargo_infos(
         mut self,
         outbound_cargo_infos: Vec<OutboundCargoInfo>,
@@ -80,22 +80,22 @@ impl CrossborderWarehouseInOutboundEventRequest {
         self.outbound_cargo_infos = outbound_cargo_infos;
         self
     }
-    /// Sets `sp_order_no`.
+    /// Sets `sp_order_no`
     pub fn sp_order_no(mut self, sp_order_no: impl Into<String>) -> Self {
         self.sp_order_no = Some(sp_order_no.into());
         self
     }
-    /// Sets `tally_report`.
+    /// Sets `tally_report`
     pub fn tally_report(mut self, tally_report: TallyReport) -> Self {
         self.tally_report = Some(tally_report);
         self
     }
-    /// Sets `tally_report_url`.
+    /// Sets `tally_report_url`
     pub fn tally_report_url(mut self, tally_report_url: Vec<TallyReportUrl>) -> Self {
         self.tally_report_url = tally_report_url;
         self
     }
-    /// Sets `warehouse_code`.
+    /// Sets `warehouse_code`
     pub fn warehouse_code(mut self, warehouse_code: impl Into<String>) -> Self {
         self.warehouse_code = Some(warehouse_code.into());
         self
@@ -189,7 +189,7 @@ impl OutboundCargoInfo {
             extend: Default::default(),
         }
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(
         mut self,
         extend: ::std::collections::BTreeMap<String, String>,
@@ -238,22 +238,22 @@ impl TallyReport {
             outbound_tally_date: Default::default(),
         }
     }
-    /// Sets `arrival_date`.
+    /// Sets `arrival_date`
     pub fn arrival_date(mut self, arrival_date: i64) -> Self {
         self.arrival_date = Some(arrival_date);
         self
     }
-    /// Sets `customs_order_id`.
+    /// Sets `customs_order_id`
     pub fn customs_order_id(mut self, customs_order_id: impl Into<String>) -> Self {
         self.customs_order_id = Some(customs_order_id.into());
         self
     }
-    /// Sets `customs_qty`.
+    /// Sets `customs_qty`
     pub fn customs_qty(mut self, customs_qty: i32) -> Self {
         self.customs_qty = Some(customs_qty);
         self
     }
-    /// Sets `outbound_tally_date`.
+    /// Sets `outbound_tally_date`
     pub fn outbound_tally_date(mut self, outbound_tally_date: i64) -> Self {
         self.outbound_tally_date = Some(outbound_tally_date);
         self
@@ -378,32 +378,32 @@ impl TallyReportCargoDetail {
             weight_unit: Default::default(),
         }
     }
-    /// Sets `customs_qty`.
+    /// Sets `customs_qty`
     pub fn customs_qty(mut self, customs_qty: i32) -> Self {
         self.customs_qty = Some(customs_qty);
         self
     }
-    /// Sets `expiration_date`.
+    /// Sets `expiration_date`
     pub fn expiration_date(mut self, expiration_date: i64) -> Self {
         self.expiration_date = Some(expiration_date);
         self
     }
-    /// Sets `length_unit`.
+    /// Sets `length_unit`
     pub fn length_unit(mut self, length_unit: impl Into<String>) -> Self {
         self.length_unit = Some(length_unit.into());
         self
     }
-    /// Sets `product_batch_no`.
+    /// Sets `product_batch_no`
     pub fn product_batch_no(mut self, product_batch_no: impl Into<String>) -> Self {
         self.product_batch_no = Some(product_batch_no.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `weight_unit`.
+    /// Sets `weight_unit`
     pub fn weight_unit(mut self, weight_unit: impl Into<String>) -> Self {
         self.weight_unit = Some(weight_unit.into());
         self

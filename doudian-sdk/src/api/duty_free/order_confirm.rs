@@ -36,7 +36,7 @@ impl DutyFreeOrderConfirmRequest {
             error_info: Default::default(),
         }
     }
-    /// Sets `error_info`.
+    /// Sets `error_info`
     pub fn error_info(mut self, error_info: ErrorInfo) -> Self {
         self.error_info = Some(error_info);
         self

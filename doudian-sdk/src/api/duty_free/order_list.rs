@@ -45,22 +45,22 @@ impl DutyFreeOrderListRequest {
             size: Default::default(),
         }
     }
-    /// Sets `is_desc`.
+    /// Sets `is_desc`
     pub fn is_desc(mut self, is_desc: impl Into<String>) -> Self {
         self.is_desc = Some(is_desc.into());
         self
     }
-    /// Sets `order_list`.
+    /// Sets `order_list`
     pub fn order_list(mut self, order_list: Vec<String>) -> Self {
         self.order_list = order_list;
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i64) -> Self {
         self.size = Some(size);
         self

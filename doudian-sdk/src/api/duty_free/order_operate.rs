@@ -42,17 +42,17 @@ impl DutyFreeOrderOperateRequest {
             verification_info: Default::default(),
         }
     }
-    /// Sets `error_info`.
+    /// Sets `error_info`
     pub fn error_info(mut self, error_info: ErrorInfo) -> Self {
         self.error_info = Some(error_info);
         self
     }
-    /// Sets `transportation`.
+    /// Sets `transportation`
     pub fn transportation(mut self, transportation: Transportation) -> Self {
         self.transportation = Some(transportation);
         self
     }
-    /// Sets `verification_info`.
+    /// Sets `verification_info`
     pub fn verification_info(mut self, verification_info: VerificationInfo) -> Self {
         self.verification_info = Some(verification_info);
         self

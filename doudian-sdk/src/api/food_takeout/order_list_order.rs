@@ -34,27 +34,27 @@ impl FoodTakeoutOrderListOrderRequest {
             store_id: Default::default(),
         }
     }
-    /// Sets `create_begin_time`.
+    /// Sets `create_begin_time`
     pub fn create_begin_time(mut self, create_begin_time: i64) -> Self {
         self.create_begin_time = Some(create_begin_time);
         self
     }
-    /// Sets `create_end_time`.
+    /// Sets `create_end_time`
     pub fn create_end_time(mut self, create_end_time: i64) -> Self {
         self.create_end_time = Some(create_end_time);
         self
     }
-    /// Sets `order_search_status`.
+    /// Sets `order_search_status`
     pub fn order_search_status(mut self, order_search_status: i32) -> Self {
         self.order_search_status = Some(order_search_status);
         self
     }
-    /// Sets `pagination`.
+    /// Sets `pagination`
     pub fn pagination(mut self, pagination: Pagination) -> Self {
         self.pagination = Some(pagination);
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self
@@ -91,12 +91,12 @@ impl Pagination {
             page_size: Default::default(),
         }
     }
-    /// Sets `page_no`.
+    /// Sets `page_no`
     pub fn page_no(mut self, page_no: i32) -> Self {
         self.page_no = Some(page_no);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i32) -> Self {
         self.page_size = Some(page_size);
         self

@@ -58,42 +58,42 @@ impl FoodTakeoutProductGetProductListRequest {
             update_start_time: Default::default(),
         }
     }
-    /// Sets `create_end_time`.
+    /// Sets `create_end_time`
     pub fn create_end_time(mut self, create_end_time: i64) -> Self {
         self.create_end_time = Some(create_end_time);
         self
     }
-    /// Sets `create_start_time`.
+    /// Sets `create_start_time`
     pub fn create_start_time(mut self, create_start_time: i64) -> Self {
         self.create_start_time = Some(create_start_time);
         self
     }
-    /// Sets `outer_store_id`.
+    /// Sets `outer_store_id`
     pub fn outer_store_id(mut self, outer_store_id: impl Into<String>) -> Self {
         self.outer_store_id = Some(outer_store_id.into());
         self
     }
-    /// Sets `product_name_fuzzy`.
+    /// Sets `product_name_fuzzy`
     pub fn product_name_fuzzy(mut self, product_name_fuzzy: impl Into<String>) -> Self {
         self.product_name_fuzzy = Some(product_name_fuzzy.into());
         self
     }
-    /// Sets `sort_type`.
+    /// Sets `sort_type`
     pub fn sort_type(mut self, sort_type: i32) -> Self {
         self.sort_type = Some(sort_type);
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self
     }
-    /// Sets `update_end_time`.
+    /// Sets `update_end_time`
     pub fn update_end_time(mut self, update_end_time: i64) -> Self {
         self.update_end_time = Some(update_end_time);
         self
     }
-    /// Sets `update_start_time`.
+    /// Sets `update_start_time`
     pub fn update_start_time(mut self, update_start_time: i64) -> Self {
         self.update_start_time = Some(update_start_time);
         self

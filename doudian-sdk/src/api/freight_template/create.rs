@@ -29,12 +29,12 @@ impl FreightTemplateCreateRequest {
             upsert_transfer_rule: Default::default(),
         }
     }
-    /// Sets `columns`.
+    /// Sets `columns`
     pub fn columns(mut self, columns: Vec<Column>) -> Self {
         self.columns = columns;
         self
     }
-    /// Sets `upsert_transfer_rule`.
+    /// Sets `upsert_transfer_rule`. Example: `false`
     pub fn upsert_transfer_rule(mut self, upsert_transfer_rule: bool) -> Self {
         self.upsert_transfer_rule = Some(upsert_transfer_rule);
         self
@@ -107,7 +107,7 @@ impl Template {
             fixed_amount: Default::default(),
         }
     }
-    /// Sets `fixed_amount`.
+    /// Sets `fixed_amount`
     pub fn fixed_amount(mut self, fixed_amount: i64) -> Self {
         self.fixed_amount = Some(fixed_amount);
         self

@@ -25,7 +25,7 @@ impl FreightTemplateDetailRequest {
             query_option: Default::default(),
         }
     }
-    /// Sets `query_option`.
+    /// Sets `query_option`
     pub fn query_option(mut self, query_option: QueryOption) -> Self {
         self.query_option = Some(query_option);
         self

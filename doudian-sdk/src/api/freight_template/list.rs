@@ -31,17 +31,19 @@ impl FreightTemplateListRequest {
             size: Default::default(),
         }
     }
-    /// Sets `name`.
+    /// Sets Only templates whose name contains this text.
+    ///
+    /// `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: impl Into<String>) -> Self {
         self.page = Some(page.into());
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: impl Into<String>) -> Self {
         self.size = Some(size.into());
         self

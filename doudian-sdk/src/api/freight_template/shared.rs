@@ -19,12 +19,12 @@ impl City {
             id: Default::default(),
         }
     }
-    /// Sets `children`.
+    /// Sets `children`
     pub fn children(mut self, children: Vec<District>) -> Self {
         self.children = children;
         self
     }
-    /// Sets `id`.
+    /// Sets `id`
     pub fn id(mut self, id: i64) -> Self {
         self.id = Some(id);
         self
@@ -110,117 +110,117 @@ impl Column {
             rule_type: Default::default(),
         }
     }
-    /// Sets `add_num`.
+    /// Sets `add_num`
     pub fn add_num(mut self, add_num: i64) -> Self {
         self.add_num = Some(add_num);
         self
     }
-    /// Sets `add_num_price`.
+    /// Sets `add_num_price`
     pub fn add_num_price(mut self, add_num_price: f64) -> Self {
         self.add_num_price = Some(add_num_price);
         self
     }
-    /// Sets `add_weight`.
+    /// Sets `add_weight`
     pub fn add_weight(mut self, add_weight: f64) -> Self {
         self.add_weight = Some(add_weight);
         self
     }
-    /// Sets `add_weight_price`.
+    /// Sets `add_weight_price`
     pub fn add_weight_price(mut self, add_weight_price: f64) -> Self {
         self.add_weight_price = Some(add_weight_price);
         self
     }
-    /// Sets `delivery_fulfillment_mode`.
+    /// Sets `delivery_fulfillment_mode`
     pub fn delivery_fulfillment_mode(mut self, delivery_fulfillment_mode: i64) -> Self {
         self.delivery_fulfillment_mode = Some(delivery_fulfillment_mode);
         self
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`
     pub fn end_time(mut self, end_time: i64) -> Self {
         self.end_time = Some(end_time);
         self
     }
-    /// Sets `first_num`.
+    /// Sets `first_num`
     pub fn first_num(mut self, first_num: i64) -> Self {
         self.first_num = Some(first_num);
         self
     }
-    /// Sets `first_num_price`.
+    /// Sets `first_num_price`
     pub fn first_num_price(mut self, first_num_price: f64) -> Self {
         self.first_num_price = Some(first_num_price);
         self
     }
-    /// Sets `first_weight`.
+    /// Sets `first_weight`
     pub fn first_weight(mut self, first_weight: f64) -> Self {
         self.first_weight = Some(first_weight);
         self
     }
-    /// Sets `first_weight_price`.
+    /// Sets `first_weight_price`
     pub fn first_weight_price(mut self, first_weight_price: f64) -> Self {
         self.first_weight_price = Some(first_weight_price);
         self
     }
-    /// Sets `fixed_amount`.
+    /// Sets `fixed_amount`
     pub fn fixed_amount(mut self, fixed_amount: i64) -> Self {
         self.fixed_amount = Some(fixed_amount);
         self
     }
-    /// Sets `is_default`.
+    /// Sets `is_default`
     pub fn is_default(mut self, is_default: i64) -> Self {
         self.is_default = Some(is_default);
         self
     }
-    /// Sets `is_limited`.
+    /// Sets `is_limited`
     pub fn is_limited(mut self, is_limited: bool) -> Self {
         self.is_limited = Some(is_limited);
         self
     }
-    /// Sets `is_over_free`.
+    /// Sets `is_over_free`
     pub fn is_over_free(mut self, is_over_free: bool) -> Self {
         self.is_over_free = Some(is_over_free);
         self
     }
-    /// Sets `max_sku_amount`.
+    /// Sets `max_sku_amount`
     pub fn max_sku_amount(mut self, max_sku_amount: i64) -> Self {
         self.max_sku_amount = Some(max_sku_amount);
         self
     }
-    /// Sets `min_sku_amount`.
+    /// Sets `min_sku_amount`
     pub fn min_sku_amount(mut self, min_sku_amount: i64) -> Self {
         self.min_sku_amount = Some(min_sku_amount);
         self
     }
-    /// Sets `over_amount`.
+    /// Sets `over_amount`
     pub fn over_amount(mut self, over_amount: i64) -> Self {
         self.over_amount = Some(over_amount);
         self
     }
-    /// Sets `over_num`.
+    /// Sets `over_num`
     pub fn over_num(mut self, over_num: i64) -> Self {
         self.over_num = Some(over_num);
         self
     }
-    /// Sets `over_weight`.
+    /// Sets `over_weight`
     pub fn over_weight(mut self, over_weight: f64) -> Self {
         self.over_weight = Some(over_weight);
         self
     }
-    /// Sets `province_infos`.
+    /// Sets `province_infos`
     pub fn province_infos(mut self, province_infos: Vec<ProvinceInfo>) -> Self {
         self.province_infos = province_infos;
         self
     }
-    /// Sets `reason`.
+    /// Sets `reason`
     pub fn reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self
     }
-    /// Sets `rule_address`.
+    /// Sets `rule_address`
     pub fn rule_address(mut self, rule_address: impl Into<String>) -> Self {
         self.rule_address = Some(rule_address.into());
         self
     }
-    /// Sets `rule_type`.
+    /// Sets `rule_type`
     pub fn rule_type(mut self, rule_type: i64) -> Self {
         self.rule_type = Some(rule_type);
         self
@@ -243,12 +243,12 @@ impl District {
             id: Default::default(),
         }
     }
-    /// Sets `children`.
+    /// Sets `children`
     pub fn children(mut self, children: Vec<Street>) -> Self {
         self.children = children;
         self
     }
-    /// Sets `id`.
+    /// Sets `id`
     pub fn id(mut self, id: i64) -> Self {
         self.id = Some(id);
         self
@@ -271,12 +271,12 @@ impl ProvinceInfo {
             id: Default::default(),
         }
     }
-    /// Sets `children`.
+    /// Sets `children`
     pub fn children(mut self, children: Vec<City>) -> Self {
         self.children = children;
         self
     }
-    /// Sets `id`.
+    /// Sets `id`
     pub fn id(mut self, id: i64) -> Self {
         self.id = Some(id);
         self
@@ -294,7 +294,7 @@ impl Street {
     pub fn new() -> Self {
         Self { id: Default::default() }
     }
-    /// Sets `id`.
+    /// Sets `id`
     pub fn id(mut self, id: i64) -> Self {
         self.id = Some(id);
         self

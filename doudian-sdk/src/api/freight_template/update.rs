@@ -29,12 +29,12 @@ impl FreightTemplateUpdateRequest {
             upsert_transfer_rule: Default::default(),
         }
     }
-    /// Sets `columns`.
+    /// Sets `columns`
     pub fn columns(mut self, columns: Vec<Column>) -> Self {
         self.columns = columns;
         self
     }
-    /// Sets `upsert_transfer_rule`.
+    /// Sets `upsert_transfer_rule`. Example: `false`
     pub fn upsert_transfer_rule(mut self, upsert_transfer_rule: bool) -> Self {
         self.upsert_transfer_rule = Some(upsert_transfer_rule);
         self
@@ -86,32 +86,32 @@ impl Template {
             transfer_type: Default::default(),
         }
     }
-    /// Sets `calculate_type`.
+    /// Sets `calculate_type`
     pub fn calculate_type(mut self, calculate_type: i64) -> Self {
         self.calculate_type = Some(calculate_type);
         self
     }
-    /// Sets `fixed_amount`.
+    /// Sets `fixed_amount`
     pub fn fixed_amount(mut self, fixed_amount: i64) -> Self {
         self.fixed_amount = Some(fixed_amount);
         self
     }
-    /// Sets `product_city`.
+    /// Sets `product_city`
     pub fn product_city(mut self, product_city: i64) -> Self {
         self.product_city = Some(product_city);
         self
     }
-    /// Sets `product_province`.
+    /// Sets `product_province`
     pub fn product_province(mut self, product_province: i64) -> Self {
         self.product_province = Some(product_province);
         self
     }
-    /// Sets `rule_type`.
+    /// Sets `rule_type`
     pub fn rule_type(mut self, rule_type: i64) -> Self {
         self.rule_type = Some(rule_type);
         self
     }
-    /// Sets `transfer_type`.
+    /// Sets `transfer_type`
     pub fn transfer_type(mut self, transfer_type: i64) -> Self {
         self.transfer_type = Some(transfer_type);
         self

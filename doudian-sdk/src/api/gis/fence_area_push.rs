@@ -68,7 +68,7 @@ impl Fence {
             multipolygon: Default::default(),
         }
     }
-    /// Sets `multipolygon`.
+    /// Sets `multipolygon`
     pub fn multipolygon(mut self, multipolygon: impl Into<String>) -> Self {
         self.multipolygon = Some(multipolygon.into());
         self
@@ -185,42 +185,42 @@ impl FenceArea {
             three_segment_code: Default::default(),
         }
     }
-    /// Sets `biz_type`.
+    /// Sets `biz_type`
     pub fn biz_type(mut self, biz_type: i32) -> Self {
         self.biz_type = Some(biz_type);
         self
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `delivery_type`.
+    /// Sets `delivery_type`
     pub fn delivery_type(mut self, delivery_type: i32) -> Self {
         self.delivery_type = Some(delivery_type);
         self
     }
-    /// Sets `detail_address`.
+    /// Sets `detail_address` (sensitive: redacted in `Debug`)
     pub fn detail_address(mut self, detail_address: impl Into<String>) -> Self {
         self.detail_address = Some(detail_address.into());
         self
     }
-    /// Sets `district_code`.
+    /// Sets `district_code`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `three_segment_code`.
+    /// Sets `three_segment_code`
     pub fn three_segment_code(mut self, three_segment_code: impl Into<String>) -> Self {
         self.three_segment_code = Some(three_segment_code.into());
         self

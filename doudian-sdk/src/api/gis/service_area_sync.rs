@@ -35,7 +35,7 @@ impl GisServiceAreaSyncRequest {
             resource_ability: Default::default(),
         }
     }
-    /// Sets `resource_ability`.
+    /// Sets `resource_ability`
     pub fn resource_ability(mut self, resource_ability: ResourceAbility) -> Self {
         self.resource_ability = Some(resource_ability);
         self
@@ -69,7 +69,7 @@ impl Fence {
             multipolygon: Default::default(),
         }
     }
-    /// Sets `multipolygon`.
+    /// Sets `multipolygon`
     pub fn multipolygon(mut self, multipolygon: Vec<Multipolygon>) -> Self {
         self.multipolygon = multipolygon;
         self
@@ -195,57 +195,57 @@ impl ServiceArea {
             street_name: Default::default(),
         }
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `city_name`.
+    /// Sets `city_name`
     pub fn city_name(mut self, city_name: impl Into<String>) -> Self {
         self.city_name = Some(city_name.into());
         self
     }
-    /// Sets `country_code`.
+    /// Sets `country_code`
     pub fn country_code(mut self, country_code: impl Into<String>) -> Self {
         self.country_code = Some(country_code.into());
         self
     }
-    /// Sets `country_name`.
+    /// Sets `country_name`
     pub fn country_name(mut self, country_name: impl Into<String>) -> Self {
         self.country_name = Some(country_name.into());
         self
     }
-    /// Sets `district_code`.
+    /// Sets `district_code`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `district_name`.
+    /// Sets `district_name`
     pub fn district_name(mut self, district_name: impl Into<String>) -> Self {
         self.district_name = Some(district_name.into());
         self
     }
-    /// Sets `fence`.
+    /// Sets `fence`
     pub fn fence(mut self, fence: Fence) -> Self {
         self.fence = Some(fence);
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `province_name`.
+    /// Sets `province_name`
     pub fn province_name(mut self, province_name: impl Into<String>) -> Self {
         self.province_name = Some(province_name.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `street_name`.
+    /// Sets `street_name`
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
         self

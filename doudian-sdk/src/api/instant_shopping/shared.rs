@@ -19,12 +19,12 @@ impl Child {
             id: Default::default(),
         }
     }
-    /// Sets `children`.
+    /// Sets `children`
     pub fn children(mut self, children: Vec<ChildChild>) -> Self {
         self.children = children;
         self
     }
-    /// Sets `id`.
+    /// Sets `id`
     pub fn id(mut self, id: i64) -> Self {
         self.id = Some(id);
         self
@@ -47,12 +47,12 @@ impl ChildChild {
             id: Default::default(),
         }
     }
-    /// Sets `children`.
+    /// Sets `children`
     pub fn children(mut self, children: Vec<ChildChildChild>) -> Self {
         self.children = children;
         self
     }
-    /// Sets `id`.
+    /// Sets `id`
     pub fn id(mut self, id: i64) -> Self {
         self.id = Some(id);
         self
@@ -70,7 +70,7 @@ impl ChildChildChild {
     pub fn new() -> Self {
         Self { id: Default::default() }
     }
-    /// Sets `id`.
+    /// Sets `id`
     pub fn id(mut self, id: i64) -> Self {
         self.id = Some(id);
         self
@@ -93,12 +93,12 @@ impl ProvinceInfo {
             id: Default::default(),
         }
     }
-    /// Sets `children`.
+    /// Sets `children`
     pub fn children(mut self, children: Vec<Child>) -> Self {
         self.children = children;
         self
     }
-    /// Sets `id`.
+    /// Sets `id`
     pub fn id(mut self, id: i64) -> Self {
         self.id = Some(id);
         self

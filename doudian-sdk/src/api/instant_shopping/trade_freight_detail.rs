@@ -22,7 +22,7 @@ impl InstantShoppingTradeFreightDetailRequest {
             freight_id: Default::default(),
         }
     }
-    /// Sets `freight_id`.
+    /// Sets `freight_id`. Example: `1`
     pub fn freight_id(mut self, freight_id: i64) -> Self {
         self.freight_id = Some(freight_id);
         self

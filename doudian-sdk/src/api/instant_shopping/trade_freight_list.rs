@@ -29,17 +29,17 @@ impl InstantShoppingTradeFreightListRequest {
             size: Default::default(),
         }
     }
-    /// Sets `name`.
+    /// Sets `name`. Example: `包邮`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `page`.
+    /// Sets `page`. Example: `1`
     pub fn page(mut self, page: impl Into<String>) -> Self {
         self.page = Some(page.into());
         self
     }
-    /// Sets `size`.
+    /// Sets `size`. Example: `10`
     pub fn size(mut self, size: impl Into<String>) -> Self {
         self.size = Some(size.into());
         self

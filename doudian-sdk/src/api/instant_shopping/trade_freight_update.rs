@@ -26,12 +26,12 @@ impl InstantShoppingTradeFreightUpdateRequest {
             template: Default::default(),
         }
     }
-    /// Sets `columns`.
+    /// Sets `columns`
     pub fn columns(mut self, columns: Vec<Column>) -> Self {
         self.columns = columns;
         self
     }
-    /// Sets `template`.
+    /// Sets `template`
     pub fn template(mut self, template: Template) -> Self {
         self.template = Some(template);
         self
@@ -128,112 +128,112 @@ impl Column {
             rule_type: Default::default(),
         }
     }
-    /// Sets `add_num`.
+    /// Sets `add_num`
     pub fn add_num(mut self, add_num: i64) -> Self {
         self.add_num = Some(add_num);
         self
     }
-    /// Sets `add_num_price`.
+    /// Sets `add_num_price`
     pub fn add_num_price(mut self, add_num_price: f64) -> Self {
         self.add_num_price = Some(add_num_price);
         self
     }
-    /// Sets `add_weight`.
+    /// Sets `add_weight`
     pub fn add_weight(mut self, add_weight: f64) -> Self {
         self.add_weight = Some(add_weight);
         self
     }
-    /// Sets `add_weight_price`.
+    /// Sets `add_weight_price`
     pub fn add_weight_price(mut self, add_weight_price: f64) -> Self {
         self.add_weight_price = Some(add_weight_price);
         self
     }
-    /// Sets `calculate_type`.
+    /// Sets `calculate_type`
     pub fn calculate_type(mut self, calculate_type: i64) -> Self {
         self.calculate_type = Some(calculate_type);
         self
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`
     pub fn end_time(mut self, end_time: i64) -> Self {
         self.end_time = Some(end_time);
         self
     }
-    /// Sets `first_num`.
+    /// Sets `first_num`
     pub fn first_num(mut self, first_num: i64) -> Self {
         self.first_num = Some(first_num);
         self
     }
-    /// Sets `first_num_price`.
+    /// Sets `first_num_price`
     pub fn first_num_price(mut self, first_num_price: f64) -> Self {
         self.first_num_price = Some(first_num_price);
         self
     }
-    /// Sets `first_weight`.
+    /// Sets `first_weight`
     pub fn first_weight(mut self, first_weight: f64) -> Self {
         self.first_weight = Some(first_weight);
         self
     }
-    /// Sets `first_weight_price`.
+    /// Sets `first_weight_price`
     pub fn first_weight_price(mut self, first_weight_price: f64) -> Self {
         self.first_weight_price = Some(first_weight_price);
         self
     }
-    /// Sets `fixed_amount`.
+    /// Sets `fixed_amount`
     pub fn fixed_amount(mut self, fixed_amount: i64) -> Self {
         self.fixed_amount = Some(fixed_amount);
         self
     }
-    /// Sets `is_default`.
+    /// Sets `is_default`
     pub fn is_default(mut self, is_default: i64) -> Self {
         self.is_default = Some(is_default);
         self
     }
-    /// Sets `is_limited`.
+    /// Sets `is_limited`
     pub fn is_limited(mut self, is_limited: bool) -> Self {
         self.is_limited = Some(is_limited);
         self
     }
-    /// Sets `is_over_free`.
+    /// Sets `is_over_free`
     pub fn is_over_free(mut self, is_over_free: bool) -> Self {
         self.is_over_free = Some(is_over_free);
         self
     }
-    /// Sets `max_sku_amount`.
+    /// Sets `max_sku_amount`
     pub fn max_sku_amount(mut self, max_sku_amount: i64) -> Self {
         self.max_sku_amount = Some(max_sku_amount);
         self
     }
-    /// Sets `min_sku_amount`.
+    /// Sets `min_sku_amount`
     pub fn min_sku_amount(mut self, min_sku_amount: i64) -> Self {
         self.min_sku_amount = Some(min_sku_amount);
         self
     }
-    /// Sets `over_amount`.
+    /// Sets `over_amount`
     pub fn over_amount(mut self, over_amount: i64) -> Self {
         self.over_amount = Some(over_amount);
         self
     }
-    /// Sets `over_num`.
+    /// Sets `over_num`
     pub fn over_num(mut self, over_num: i64) -> Self {
         self.over_num = Some(over_num);
         self
     }
-    /// Sets `over_weight`.
+    /// Sets `over_weight`
     pub fn over_weight(mut self, over_weight: f64) -> Self {
         self.over_weight = Some(over_weight);
         self
     }
-    /// Sets `province_infos`.
+    /// Sets `province_infos`
     pub fn province_infos(mut self, province_infos: Vec<ProvinceInfo>) -> Self {
         self.province_infos = province_infos;
         self
     }
-    /// Sets `reason`.
+    /// Sets `reason`
     pub fn reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self
     }
-    /// Sets `rule_type`.
+    /// Sets `rule_type`
     pub fn rule_type(mut self, rule_type: i64) -> Self {
         self.rule_type = Some(rule_type);
         self
@@ -274,42 +274,42 @@ impl Template {
             transfer_type: Default::default(),
         }
     }
-    /// Sets `calculate_type`.
+    /// Sets `calculate_type`
     pub fn calculate_type(mut self, calculate_type: i64) -> Self {
         self.calculate_type = Some(calculate_type);
         self
     }
-    /// Sets `fixed_amount`.
+    /// Sets `fixed_amount`
     pub fn fixed_amount(mut self, fixed_amount: i64) -> Self {
         self.fixed_amount = Some(fixed_amount);
         self
     }
-    /// Sets `id`.
+    /// Sets `id`
     pub fn id(mut self, id: i64) -> Self {
         self.id = Some(id);
         self
     }
-    /// Sets `product_city`.
+    /// Sets `product_city`
     pub fn product_city(mut self, product_city: i64) -> Self {
         self.product_city = Some(product_city);
         self
     }
-    /// Sets `product_province`.
+    /// Sets `product_province`
     pub fn product_province(mut self, product_province: i64) -> Self {
         self.product_province = Some(product_province);
         self
     }
-    /// Sets `rule_type`.
+    /// Sets `rule_type`
     pub fn rule_type(mut self, rule_type: i64) -> Self {
         self.rule_type = Some(rule_type);
         self
     }
-    /// Sets `template_name`.
+    /// Sets `template_name`
     pub fn template_name(mut self, template_name: impl Into<String>) -> Self {
         self.template_name = Some(template_name.into());
         self
     }
-    /// Sets `transfer_type`.
+    /// Sets `transfer_type`
     pub fn transfer_type(mut self, transfer_type: i64) -> Self {
         self.transfer_type = Some(transfer_type);
         self

@@ -29,17 +29,17 @@ impl IopGetSellerListRequest {
             page_size: Default::default(),
         }
     }
-    /// Sets `bind_status`.
+    /// Sets `bind_status`
     pub fn bind_status(mut self, bind_status: Vec<i32>) -> Self {
         self.bind_status = bind_status;
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i64) -> Self {
         self.page_size = Some(page_size);
         self

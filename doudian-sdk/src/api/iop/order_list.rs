@@ -42,27 +42,27 @@ impl IopOrderListRequest {
             start_update_time: Default::default(),
         }
     }
-    /// Sets `distr_status`.
+    /// Sets `distr_status`
     pub fn distr_status(mut self, distr_status: i64) -> Self {
         self.distr_status = Some(distr_status);
         self
     }
-    /// Sets `end_distr_time`.
+    /// Sets `end_distr_time`
     pub fn end_distr_time(mut self, end_distr_time: i64) -> Self {
         self.end_distr_time = Some(end_distr_time);
         self
     }
-    /// Sets `end_update_time`.
+    /// Sets `end_update_time`
     pub fn end_update_time(mut self, end_update_time: i64) -> Self {
         self.end_update_time = Some(end_update_time);
         self
     }
-    /// Sets `start_distr_time`.
+    /// Sets `start_distr_time`
     pub fn start_distr_time(mut self, start_distr_time: i64) -> Self {
         self.start_distr_time = Some(start_distr_time);
         self
     }
-    /// Sets `start_update_time`.
+    /// Sets `start_update_time`
     pub fn start_update_time(mut self, start_update_time: i64) -> Self {
         self.start_update_time = Some(start_update_time);
         self

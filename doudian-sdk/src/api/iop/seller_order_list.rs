@@ -23,8 +23,8 @@ pub struct IopSellerOrderListRequest {
     pub end_deal_time: Option<i64>,
     /// `end_update_time`
     pub end_update_time: Option<i64>,
-    /// `order_status`
-    pub order_status: Option<i32>,
+    /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
+    pub order_status: Option<crate::codes::OrderStatus>,
     /// `page` (required)
     pub page: i64,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
@@ -65,52 +65,55 @@ impl IopSellerOrderListRequest {
             supplier_shop_id: Default::default(),
         }
     }
-    /// Sets `after_sale_status`.
+    /// Sets `after_sale_status`
     pub fn after_sale_status(mut self, after_sale_status: i32) -> Self {
         self.after_sale_status = Some(after_sale_status);
         self
     }
-    /// Sets `distr_order_id`.
+    /// Sets `distr_order_id`
     pub fn distr_order_id(mut self, distr_order_id: impl Into<String>) -> Self {
         self.distr_order_id = Some(distr_order_id.into());
         self
     }
-    /// Sets `distr_status`.
+    /// Sets `distr_status`
     pub fn distr_status(mut self, distr_status: i32) -> Self {
         self.distr_status = Some(distr_status);
         self
     }
-    /// Sets `end_deal_time`.
+    /// Sets `end_deal_time`
     pub fn end_deal_time(mut self, end_deal_time: i64) -> Self {
         self.end_deal_time = Some(end_deal_time);
         self
     }
-    /// Sets `end_update_time`.
+    /// Sets `end_update_time`
     pub fn end_update_time(mut self, end_update_time: i64) -> Self {
         self.end_update_time = Some(end_update_time);
         self
     }
-    /// Sets `order_status`.
-    pub fn order_status(mut self, order_status: i32) -> Self {
-        self.order_status = Some(order_status);
+    /// Sets `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
+    pub fn order_status(
+        mut self,
+        order_status: impl Into<crate::codes::OrderStatus>,
+    ) -> Self {
+        self.order_status = Some(order_status.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `product_name`.
+    /// Sets `product_name`
     pub fn product_name(mut self, product_name: impl Into<String>) -> Self {
         self.product_name = Some(product_name.into());
         self
     }
-    /// Sets `province_id`.
+    /// Sets `province_id`
     pub fn province_id(mut self, province_id: impl Into<String>) -> Self {
         self.province_id = Some(province_id.into());
         self
     }
-    /// Sets `shop_order_id`.
+    /// Sets `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub fn shop_order_id(
         mut self,
         shop_order_id: impl Into<crate::ids::OrderId>,
@@ -118,17 +121,17 @@ impl IopSellerOrderListRequest {
         self.shop_order_id = Some(shop_order_id.into());
         self
     }
-    /// Sets `start_deal_time`.
+    /// Sets `start_deal_time`
     pub fn start_deal_time(mut self, start_deal_time: i64) -> Self {
         self.start_deal_time = Some(start_deal_time);
         self
     }
-    /// Sets `start_update_time`.
+    /// Sets `start_update_time`
     pub fn start_update_time(mut self, start_update_time: i64) -> Self {
         self.start_update_time = Some(start_update_time);
         self
     }
-    /// Sets `supplier_shop_id`.
+    /// Sets `supplier_shop_id`
     pub fn supplier_shop_id(mut self, supplier_shop_id: i64) -> Self {
         self.supplier_shop_id = Some(supplier_shop_id);
         self

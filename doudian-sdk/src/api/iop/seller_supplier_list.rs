@@ -29,7 +29,7 @@ impl IopSellerSupplierListRequest {
             bind_status: Default::default(),
         }
     }
-    /// Sets `bind_status`.
+    /// Sets `bind_status`
     pub fn bind_status(mut self, bind_status: Vec<i32>) -> Self {
         self.bind_status = bind_status;
         self

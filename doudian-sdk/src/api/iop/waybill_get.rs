@@ -98,27 +98,27 @@ impl Address {
             street_name: Default::default(),
         }
     }
-    /// Sets `cityCode`.
+    /// Sets `cityCode`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `districtCode`.
+    /// Sets `districtCode`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `provinceCode`.
+    /// Sets `provinceCode`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `streetCode`.
+    /// Sets `streetCode`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `streetName`.
+    /// Sets `streetName`
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
         self
@@ -153,12 +153,12 @@ impl Contact {
             phone: Default::default(),
         }
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `phone`.
+    /// Sets `phone` (sensitive: redacted in `Debug`)
     pub fn phone(mut self, phone: impl Into<String>) -> Self {
         self.phone = Some(phone.into());
         self
@@ -181,12 +181,12 @@ impl DeliveryReq {
             is_pickup_self: Default::default(),
         }
     }
-    /// Sets `is_center_delivery`.
+    /// Sets `is_center_delivery`
     pub fn is_center_delivery(mut self, is_center_delivery: bool) -> Self {
         self.is_center_delivery = Some(is_center_delivery);
         self
     }
-    /// Sets `is_pickup_self`.
+    /// Sets `is_pickup_self`
     pub fn is_pickup_self(mut self, is_pickup_self: bool) -> Self {
         self.is_pickup_self = Some(is_pickup_self);
         self
@@ -261,22 +261,22 @@ impl Item {
             item_weight: Default::default(),
         }
     }
-    /// Sets `item_net_weight`.
+    /// Sets `item_net_weight`
     pub fn item_net_weight(mut self, item_net_weight: i32) -> Self {
         self.item_net_weight = Some(item_net_weight);
         self
     }
-    /// Sets `item_specs`.
+    /// Sets `item_specs`
     pub fn item_specs(mut self, item_specs: impl Into<String>) -> Self {
         self.item_specs = Some(item_specs.into());
         self
     }
-    /// Sets `item_volume`.
+    /// Sets `item_volume`
     pub fn item_volume(mut self, item_volume: i32) -> Self {
         self.item_volume = Some(item_volume);
         self
     }
-    /// Sets `item_weight`.
+    /// Sets `item_weight`
     pub fn item_weight(mut self, item_weight: i32) -> Self {
         self.item_weight = Some(item_weight);
         self
@@ -347,82 +347,82 @@ impl OrderInfo {
             warehouse: Default::default(),
         }
     }
-    /// Sets `extra`.
+    /// Sets `extra`
     pub fn extra(mut self, extra: impl Into<String>) -> Self {
         self.extra = Some(extra.into());
         self
     }
-    /// Sets `is_sign_back`.
+    /// Sets `is_sign_back`
     pub fn is_sign_back(mut self, is_sign_back: i32) -> Self {
         self.is_sign_back = Some(is_sign_back);
         self
     }
-    /// Sets `pack_id`.
+    /// Sets `pack_id`
     pub fn pack_id(mut self, pack_id: impl Into<String>) -> Self {
         self.pack_id = Some(pack_id.into());
         self
     }
-    /// Sets `pay_amount`.
+    /// Sets `pay_amount`
     pub fn pay_amount(mut self, pay_amount: i64) -> Self {
         self.pay_amount = Some(pay_amount);
         self
     }
-    /// Sets `pay_method`.
+    /// Sets `pay_method`
     pub fn pay_method(mut self, pay_method: i32) -> Self {
         self.pay_method = Some(pay_method);
         self
     }
-    /// Sets `product_type`.
+    /// Sets `product_type`
     pub fn product_type(mut self, product_type: impl Into<String>) -> Self {
         self.product_type = Some(product_type.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `sender_fetch_time`.
+    /// Sets `sender_fetch_time`
     pub fn sender_fetch_time(mut self, sender_fetch_time: impl Into<String>) -> Self {
         self.sender_fetch_time = Some(sender_fetch_time.into());
         self
     }
-    /// Sets `service_list`.
+    /// Sets `service_list`
     pub fn service_list(mut self, service_list: Vec<Service>) -> Self {
         self.service_list = service_list;
         self
     }
-    /// Sets `total_height`.
+    /// Sets `total_height`
     pub fn total_height(mut self, total_height: impl Into<String>) -> Self {
         self.total_height = Some(total_height.into());
         self
     }
-    /// Sets `total_length`.
+    /// Sets `total_length`
     pub fn total_length(mut self, total_length: impl Into<String>) -> Self {
         self.total_length = Some(total_length.into());
         self
     }
-    /// Sets `total_pack_count`.
+    /// Sets `total_pack_count`
     pub fn total_pack_count(mut self, total_pack_count: i32) -> Self {
         self.total_pack_count = Some(total_pack_count);
         self
     }
-    /// Sets `total_weight`.
+    /// Sets `total_weight`
     pub fn total_weight(mut self, total_weight: impl Into<String>) -> Self {
         self.total_weight = Some(total_weight.into());
         self
     }
-    /// Sets `total_width`.
+    /// Sets `total_width`
     pub fn total_width(mut self, total_width: impl Into<String>) -> Self {
         self.total_width = Some(total_width.into());
         self
     }
-    /// Sets `volume`.
+    /// Sets `volume`
     pub fn volume(mut self, volume: impl Into<String>) -> Self {
         self.volume = Some(volume.into());
         self
     }
-    /// Sets `warehouse`.
+    /// Sets `warehouse`
     pub fn warehouse(mut self, warehouse: Warehouse) -> Self {
         self.warehouse = Some(warehouse);
         self
@@ -499,7 +499,7 @@ impl TradeOrder {
             delivery_req: Default::default(),
         }
     }
-    /// Sets `delivery_req`.
+    /// Sets `delivery_req`
     pub fn delivery_req(mut self, delivery_req: DeliveryReq) -> Self {
         self.delivery_req = Some(delivery_req);
         self
@@ -525,17 +525,17 @@ impl Warehouse {
             wh_order_no: Default::default(),
         }
     }
-    /// Sets `delivery_type`.
+    /// Sets `delivery_type`
     pub fn delivery_type(mut self, delivery_type: impl Into<String>) -> Self {
         self.delivery_type = Some(delivery_type.into());
         self
     }
-    /// Sets `wh_code`.
+    /// Sets `wh_code`
     pub fn wh_code(mut self, wh_code: impl Into<String>) -> Self {
         self.wh_code = Some(wh_code.into());
         self
     }
-    /// Sets `wh_order_no`.
+    /// Sets `wh_order_no`
     pub fn wh_order_no(mut self, wh_order_no: impl Into<String>) -> Self {
         self.wh_order_no = Some(wh_order_no.into());
         self

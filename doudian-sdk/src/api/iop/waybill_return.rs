@@ -46,37 +46,37 @@ impl IopWaybillReturnRequest {
             track_no: Default::default(),
         }
     }
-    /// Sets `address_id`.
+    /// Sets `address_id`
     pub fn address_id(mut self, address_id: i64) -> Self {
         self.address_id = Some(address_id);
         self
     }
-    /// Sets `company_code`.
+    /// Sets `company_code`
     pub fn company_code(mut self, company_code: impl Into<String>) -> Self {
         self.company_code = Some(company_code.into());
         self
     }
-    /// Sets `is_refund_reject`.
+    /// Sets `is_refund_reject`
     pub fn is_refund_reject(mut self, is_refund_reject: bool) -> Self {
         self.is_refund_reject = Some(is_refund_reject);
         self
     }
-    /// Sets `pack_list`.
+    /// Sets `pack_list`
     pub fn pack_list(mut self, pack_list: Vec<Pack>) -> Self {
         self.pack_list = pack_list;
         self
     }
-    /// Sets `send_addr`.
+    /// Sets `send_addr`
     pub fn send_addr(mut self, send_addr: SendAddr) -> Self {
         self.send_addr = Some(send_addr);
         self
     }
-    /// Sets `serial_number_list`.
+    /// Sets `serial_number_list`
     pub fn serial_number_list(mut self, serial_number_list: Vec<String>) -> Self {
         self.serial_number_list = serial_number_list;
         self
     }
-    /// Sets `track_no`.
+    /// Sets `track_no`
     pub fn track_no(mut self, track_no: impl Into<String>) -> Self {
         self.track_no = Some(track_no.into());
         self

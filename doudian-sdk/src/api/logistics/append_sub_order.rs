@@ -35,7 +35,7 @@ impl LogisticsAppendSubOrderRequest {
             is_return_full_sub_codes: Default::default(),
         }
     }
-    /// Sets `is_return_full_sub_codes`.
+    /// Sets `is_return_full_sub_codes`
     pub fn is_return_full_sub_codes(mut self, is_return_full_sub_codes: bool) -> Self {
         self.is_return_full_sub_codes = Some(is_return_full_sub_codes);
         self

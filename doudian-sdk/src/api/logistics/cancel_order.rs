@@ -32,7 +32,7 @@ impl LogisticsCancelOrderRequest {
             user_id: Default::default(),
         }
     }
-    /// Sets `user_id`.
+    /// Sets `user_id`
     pub fn user_id(mut self, user_id: i64) -> Self {
         self.user_id = Some(user_id);
         self

@@ -108,27 +108,27 @@ impl CollectInfo {
             net_tel: Default::default(),
         }
     }
-    /// Sets `courier_name`.
+    /// Sets `courier_name`
     pub fn courier_name(mut self, courier_name: impl Into<String>) -> Self {
         self.courier_name = Some(courier_name.into());
         self
     }
-    /// Sets `courier_tel`.
+    /// Sets `courier_tel` (sensitive: redacted in `Debug`)
     pub fn courier_tel(mut self, courier_tel: impl Into<String>) -> Self {
         self.courier_tel = Some(courier_tel.into());
         self
     }
-    /// Sets `net_code`.
+    /// Sets `net_code`
     pub fn net_code(mut self, net_code: impl Into<String>) -> Self {
         self.net_code = Some(net_code.into());
         self
     }
-    /// Sets `net_name`.
+    /// Sets `net_name`
     pub fn net_name(mut self, net_name: impl Into<String>) -> Self {
         self.net_name = Some(net_name.into());
         self
     }
-    /// Sets `net_tel`.
+    /// Sets `net_tel` (sensitive: redacted in `Debug`)
     pub fn net_tel(mut self, net_tel: impl Into<String>) -> Self {
         self.net_tel = Some(net_tel.into());
         self

@@ -76,17 +76,17 @@ impl LogisticsCourierStationCancelTerminalOrderRequest {
             post_name: Default::default(),
         }
     }
-    /// Sets `cancelReason`.
+    /// Sets `cancelReason`
     pub fn cancel_reason(mut self, cancel_reason: impl Into<String>) -> Self {
         self.cancel_reason = Some(cancel_reason.into());
         self
     }
-    /// Sets `postCode`.
+    /// Sets `postCode`
     pub fn post_code(mut self, post_code: impl Into<String>) -> Self {
         self.post_code = Some(post_code.into());
         self
     }
-    /// Sets `postName`.
+    /// Sets `postName`
     pub fn post_name(mut self, post_name: impl Into<String>) -> Self {
         self.post_name = Some(post_name.into());
         self

@@ -64,17 +64,17 @@ impl LogisticsCourierStationUpdateTerminalOrderRequest {
             post_name: Default::default(),
         }
     }
-    /// Sets `postCode`.
+    /// Sets `postCode`
     pub fn post_code(mut self, post_code: impl Into<String>) -> Self {
         self.post_code = Some(post_code.into());
         self
     }
-    /// Sets `postInfo`.
+    /// Sets `postInfo`
     pub fn post_info(mut self, post_info: PostInfo) -> Self {
         self.post_info = Some(post_info);
         self
     }
-    /// Sets `postName`.
+    /// Sets `postName`
     pub fn post_name(mut self, post_name: impl Into<String>) -> Self {
         self.post_name = Some(post_name.into());
         self
@@ -113,17 +113,17 @@ impl PostInfo {
             weight_info: Default::default(),
         }
     }
-    /// Sets `express`.
+    /// Sets `express`
     pub fn express(mut self, express: impl Into<String>) -> Self {
         self.express = Some(express.into());
         self
     }
-    /// Sets `waybillCode`.
+    /// Sets `waybillCode`
     pub fn waybill_code(mut self, waybill_code: impl Into<String>) -> Self {
         self.waybill_code = Some(waybill_code.into());
         self
     }
-    /// Sets `weightInfo`.
+    /// Sets `weightInfo`
     pub fn weight_info(mut self, weight_info: WeightInfo) -> Self {
         self.weight_info = Some(weight_info);
         self
@@ -158,32 +158,32 @@ impl WeightInfo {
             sum_fee: Default::default(),
         }
     }
-    /// Sets `actualWeight`.
+    /// Sets `actualWeight`
     pub fn actual_weight(mut self, actual_weight: i64) -> Self {
         self.actual_weight = Some(actual_weight);
         self
     }
-    /// Sets `chargedType`.
+    /// Sets `chargedType`
     pub fn charged_type(mut self, charged_type: i64) -> Self {
         self.charged_type = Some(charged_type);
         self
     }
-    /// Sets `chargedWeight`.
+    /// Sets `chargedWeight`
     pub fn charged_weight(mut self, charged_weight: i64) -> Self {
         self.charged_weight = Some(charged_weight);
         self
     }
-    /// Sets `insuredFee`.
+    /// Sets `insuredFee`
     pub fn insured_fee(mut self, insured_fee: i64) -> Self {
         self.insured_fee = Some(insured_fee);
         self
     }
-    /// Sets `packageFee`.
+    /// Sets `packageFee`
     pub fn package_fee(mut self, package_fee: i64) -> Self {
         self.package_fee = Some(package_fee);
         self
     }
-    /// Sets `sumFee`.
+    /// Sets `sumFee`
     pub fn sum_fee(mut self, sum_fee: i64) -> Self {
         self.sum_fee = Some(sum_fee);
         self

@@ -74,72 +74,72 @@ impl LogisticsCreateSFOrderRequest {
             volume: Default::default(),
         }
     }
-    /// Sets `express_type_id`.
+    /// Sets `express_type_id`
     pub fn express_type_id(mut self, express_type_id: i32) -> Self {
         self.express_type_id = Some(express_type_id);
         self
     }
-    /// Sets `is_sign_back`.
+    /// Sets `is_sign_back`
     pub fn is_sign_back(mut self, is_sign_back: i32) -> Self {
         self.is_sign_back = Some(is_sign_back);
         self
     }
-    /// Sets `order_channel`.
+    /// Sets `order_channel`
     pub fn order_channel(mut self, order_channel: impl Into<String>) -> Self {
         self.order_channel = Some(order_channel.into());
         self
     }
-    /// Sets `pack_id`.
+    /// Sets `pack_id`
     pub fn pack_id(mut self, pack_id: impl Into<String>) -> Self {
         self.pack_id = Some(pack_id.into());
         self
     }
-    /// Sets `parcel_qty`.
+    /// Sets `parcel_qty`
     pub fn parcel_qty(mut self, parcel_qty: i32) -> Self {
         self.parcel_qty = Some(parcel_qty);
         self
     }
-    /// Sets `pay_method`.
+    /// Sets `pay_method`
     pub fn pay_method(mut self, pay_method: i32) -> Self {
         self.pay_method = Some(pay_method);
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `service_list`.
+    /// Sets `service_list`
     pub fn service_list(mut self, service_list: Vec<Service>) -> Self {
         self.service_list = service_list;
         self
     }
-    /// Sets `total_height`.
+    /// Sets `total_height`
     pub fn total_height(mut self, total_height: impl Into<String>) -> Self {
         self.total_height = Some(total_height.into());
         self
     }
-    /// Sets `total_length`.
+    /// Sets `total_length`
     pub fn total_length(mut self, total_length: impl Into<String>) -> Self {
         self.total_length = Some(total_length.into());
         self
     }
-    /// Sets `total_weight`.
+    /// Sets `total_weight`
     pub fn total_weight(mut self, total_weight: impl Into<String>) -> Self {
         self.total_weight = Some(total_weight.into());
         self
     }
-    /// Sets `total_width`.
+    /// Sets `total_width`
     pub fn total_width(mut self, total_width: impl Into<String>) -> Self {
         self.total_width = Some(total_width.into());
         self
     }
-    /// Sets `user_id`.
+    /// Sets `user_id`
     pub fn user_id(mut self, user_id: i64) -> Self {
         self.user_id = Some(user_id);
         self
     }
-    /// Sets `volume`.
+    /// Sets `volume`
     pub fn volume(mut self, volume: impl Into<String>) -> Self {
         self.volume = Some(volume.into());
         self
@@ -204,37 +204,37 @@ impl CargoDetail {
             weight: Default::default(),
         }
     }
-    /// Sets `amount`.
+    /// Sets `amount`
     pub fn amount(mut self, amount: impl Into<String>) -> Self {
         self.amount = Some(amount.into());
         self
     }
-    /// Sets `count`.
+    /// Sets `count`
     pub fn count(mut self, count: i64) -> Self {
         self.count = Some(count);
         self
     }
-    /// Sets `currency`.
+    /// Sets `currency`
     pub fn currency(mut self, currency: impl Into<String>) -> Self {
         self.currency = Some(currency.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `source_area`.
+    /// Sets `source_area`
     pub fn source_area(mut self, source_area: impl Into<String>) -> Self {
         self.source_area = Some(source_area.into());
         self
     }
-    /// Sets `unit`.
+    /// Sets `unit`
     pub fn unit(mut self, unit: impl Into<String>) -> Self {
         self.unit = Some(unit.into());
         self
     }
-    /// Sets `weight`.
+    /// Sets `weight`
     pub fn weight(mut self, weight: impl Into<String>) -> Self {
         self.weight = Some(weight.into());
         self
@@ -297,42 +297,42 @@ impl ContactInfo {
             tel: Default::default(),
         }
     }
-    /// Sets `address`.
+    /// Sets `address`
     pub fn address(mut self, address: impl Into<String>) -> Self {
         self.address = Some(address.into());
         self
     }
-    /// Sets `biz_company`.
+    /// Sets `biz_company`
     pub fn biz_company(mut self, biz_company: impl Into<String>) -> Self {
         self.biz_company = Some(biz_company.into());
         self
     }
-    /// Sets `city`.
+    /// Sets `city`
     pub fn city(mut self, city: impl Into<String>) -> Self {
         self.city = Some(city.into());
         self
     }
-    /// Sets `contact`.
+    /// Sets `contact` (sensitive: redacted in `Debug`)
     pub fn contact(mut self, contact: impl Into<String>) -> Self {
         self.contact = Some(contact.into());
         self
     }
-    /// Sets `country`.
+    /// Sets `country`
     pub fn country(mut self, country: impl Into<String>) -> Self {
         self.country = Some(country.into());
         self
     }
-    /// Sets `county`.
+    /// Sets `county`
     pub fn county(mut self, county: impl Into<String>) -> Self {
         self.county = Some(county.into());
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `tel`.
+    /// Sets `tel` (sensitive: redacted in `Debug`)
     pub fn tel(mut self, tel: impl Into<String>) -> Self {
         self.tel = Some(tel.into());
         self
@@ -433,27 +433,27 @@ impl Service {
             value4: Default::default(),
         }
     }
-    /// Sets `value`.
+    /// Sets `value`
     pub fn value(mut self, value: impl Into<String>) -> Self {
         self.value = Some(value.into());
         self
     }
-    /// Sets `value1`.
+    /// Sets `value1`
     pub fn value1(mut self, value1: impl Into<String>) -> Self {
         self.value1 = Some(value1.into());
         self
     }
-    /// Sets `value2`.
+    /// Sets `value2`
     pub fn value2(mut self, value2: impl Into<String>) -> Self {
         self.value2 = Some(value2.into());
         self
     }
-    /// Sets `value3`.
+    /// Sets `value3`
     pub fn value3(mut self, value3: impl Into<String>) -> Self {
         self.value3 = Some(value3.into());
         self
     }
-    /// Sets `value4`.
+    /// Sets `value4`
     pub fn value4(mut self, value4: impl Into<String>) -> Self {
         self.value4 = Some(value4.into());
         self

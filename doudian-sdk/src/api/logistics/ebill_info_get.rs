@@ -51,27 +51,27 @@ impl LogisticsEbillInfoGetRequest {
             user_id: Default::default(),
         }
     }
-    /// Sets `company`.
+    /// Sets `company`
     pub fn company(mut self, company: impl Into<String>) -> Self {
         self.company = Some(company.into());
         self
     }
-    /// Sets `ip_address`.
+    /// Sets `ip_address`
     pub fn ip_address(mut self, ip_address: impl Into<String>) -> Self {
         self.ip_address = Some(ip_address.into());
         self
     }
-    /// Sets `net_code`.
+    /// Sets `net_code`
     pub fn net_code(mut self, net_code: impl Into<String>) -> Self {
         self.net_code = Some(net_code.into());
         self
     }
-    /// Sets `net_name`.
+    /// Sets `net_name`
     pub fn net_name(mut self, net_name: impl Into<String>) -> Self {
         self.net_name = Some(net_name.into());
         self
     }
-    /// Sets `user_id`.
+    /// Sets `user_id`
     pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
         self.user_id = Some(user_id.into());
         self

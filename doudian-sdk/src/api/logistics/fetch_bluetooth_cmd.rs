@@ -35,7 +35,7 @@ impl LogisticsFetchBluetoothCmdRequest {
             remote_print_config: Default::default(),
         }
     }
-    /// Sets `remote_print_config`.
+    /// Sets `remote_print_config`
     pub fn remote_print_config(
         mut self,
         remote_print_config: RemotePrintConfig,
@@ -94,22 +94,22 @@ impl RemotePrintConfig {
             vertical_offset: Default::default(),
         }
     }
-    /// Sets `horizontal_offset`.
+    /// Sets `horizontal_offset`. Example: `1`
     pub fn horizontal_offset(mut self, horizontal_offset: i32) -> Self {
         self.horizontal_offset = Some(horizontal_offset);
         self
     }
-    /// Sets `need_top_logo`.
+    /// Sets `need_top_logo`. Example: `true`
     pub fn need_top_logo(mut self, need_top_logo: bool) -> Self {
         self.need_top_logo = Some(need_top_logo);
         self
     }
-    /// Sets `print_direction`.
+    /// Sets `print_direction`. Example: `normal`
     pub fn print_direction(mut self, print_direction: impl Into<String>) -> Self {
         self.print_direction = Some(print_direction.into());
         self
     }
-    /// Sets `vertical_offset`.
+    /// Sets `vertical_offset`. Example: `1`
     pub fn vertical_offset(mut self, vertical_offset: i32) -> Self {
         self.vertical_offset = Some(vertical_offset);
         self
@@ -144,17 +144,17 @@ impl WaybillApply {
             cus_template_url: Default::default(),
         }
     }
-    /// Sets `cus_print_data`.
+    /// Sets `cus_print_data`. Example: `{customKey:customValue}`
     pub fn cus_print_data(mut self, cus_print_data: impl Into<String>) -> Self {
         self.cus_print_data = Some(cus_print_data.into());
         self
     }
-    /// Sets `cus_template_code`.
+    /// Sets `cus_template_code`. Example: `1234`
     pub fn cus_template_code(mut self, cus_template_code: impl Into<String>) -> Self {
         self.cus_template_code = Some(cus_template_code.into());
         self
     }
-    /// Sets `cus_template_url`.
+    /// Sets `cus_template_url`. Example: `https://lf3-cm.ecombdstatic.com/obj/logistics-davinci/publicElements/zt_76_130_v`
     pub fn cus_template_url(mut self, cus_template_url: impl Into<String>) -> Self {
         self.cus_template_url = Some(cus_template_url.into());
         self

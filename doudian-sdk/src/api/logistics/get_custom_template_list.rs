@@ -22,7 +22,7 @@ impl LogisticsGetCustomTemplateListRequest {
             logistics_code: Default::default(),
         }
     }
-    /// Sets `logistics_code`.
+    /// Sets `logistics_code`
     pub fn logistics_code(mut self, logistics_code: impl Into<String>) -> Self {
         self.logistics_code = Some(logistics_code.into());
         self

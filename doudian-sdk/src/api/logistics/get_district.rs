@@ -28,17 +28,17 @@ impl LogisticsGetDistrictRequest {
             version: Default::default(),
         }
     }
-    /// Sets `code`.
+    /// Sets `code`
     pub fn code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
         self
     }
-    /// Sets `subdistrict`.
+    /// Sets `subdistrict`
     pub fn subdistrict(mut self, subdistrict: i32) -> Self {
         self.subdistrict = Some(subdistrict);
         self
     }
-    /// Sets `version`.
+    /// Sets `version`
     pub fn version(mut self, version: impl Into<String>) -> Self {
         self.version = Some(version.into());
         self

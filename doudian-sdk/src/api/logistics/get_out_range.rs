@@ -54,27 +54,27 @@ impl LogisticsGetOutRangeRequest {
             service_list: Default::default(),
         }
     }
-    /// Sets `delivery_req`.
+    /// Sets `delivery_req`
     pub fn delivery_req(mut self, delivery_req: DeliveryReq) -> Self {
         self.delivery_req = Some(delivery_req);
         self
     }
-    /// Sets `product_type`.
+    /// Sets `product_type`. Example: `ll-sd-m`
     pub fn product_type(mut self, product_type: impl Into<String>) -> Self {
         self.product_type = Some(product_type.into());
         self
     }
-    /// Sets `receiver_address`.
+    /// Sets `receiver_address` (sensitive: redacted in `Debug`)
     pub fn receiver_address(mut self, receiver_address: ReceiverAddress) -> Self {
         self.receiver_address = Some(receiver_address);
         self
     }
-    /// Sets `sender_address`.
+    /// Sets `sender_address`
     pub fn sender_address(mut self, sender_address: SenderAddress) -> Self {
         self.sender_address = Some(sender_address);
         self
     }
-    /// Sets `service_list`.
+    /// Sets `service_list`
     pub fn service_list(mut self, service_list: Vec<Service>) -> Self {
         self.service_list = service_list;
         self
@@ -156,7 +156,7 @@ impl ReceiverAddress {
             street_name: Default::default(),
         }
     }
-    /// Sets `street_name`.
+    /// Sets `street_name`
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
         self
@@ -224,7 +224,7 @@ impl SenderAddress {
             street_name: Default::default(),
         }
     }
-    /// Sets `street_name`.
+    /// Sets `street_name`
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
         self

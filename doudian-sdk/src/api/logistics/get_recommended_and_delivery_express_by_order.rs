@@ -28,7 +28,7 @@ impl LogisticsGetRecommendedAndDeliveryExpressByOrderRequest {
             order_channel: Default::default(),
         }
     }
-    /// Sets `order_channel`.
+    /// Sets `order_channel`. Example: `1`
     pub fn order_channel(mut self, order_channel: impl Into<String>) -> Self {
         self.order_channel = Some(order_channel.into());
         self
@@ -134,12 +134,12 @@ impl OrderInfo {
             product_type: Default::default(),
         }
     }
-    /// Sets `express_list`.
+    /// Sets `express_list`
     pub fn express_list(mut self, express_list: Vec<String>) -> Self {
         self.express_list = express_list;
         self
     }
-    /// Sets `product_type`.
+    /// Sets `product_type`
     pub fn product_type(mut self, product_type: impl Into<String>) -> Self {
         self.product_type = Some(product_type.into());
         self
@@ -226,42 +226,42 @@ impl SenderAddress {
             zip_code: Default::default(),
         }
     }
-    /// Sets `address_id`.
+    /// Sets `address_id`
     pub fn address_id(mut self, address_id: i64) -> Self {
         self.address_id = Some(address_id);
         self
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `country_code`.
+    /// Sets `country_code`
     pub fn country_code(mut self, country_code: impl Into<String>) -> Self {
         self.country_code = Some(country_code.into());
         self
     }
-    /// Sets `district_code`.
+    /// Sets `district_code`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `street_name`.
+    /// Sets `street_name`
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
         self
     }
-    /// Sets `zip_code`.
+    /// Sets `zip_code`
     pub fn zip_code(mut self, zip_code: impl Into<String>) -> Self {
         self.zip_code = Some(zip_code.into());
         self

@@ -25,12 +25,12 @@ impl LogisticsGetShopKeyRequest {
             device_info: Default::default(),
         }
     }
-    /// Sets `cipher_text`.
+    /// Sets `cipher_text`
     pub fn cipher_text(mut self, cipher_text: impl Into<String>) -> Self {
         self.cipher_text = Some(cipher_text.into());
         self
     }
-    /// Sets `deviceInfo`.
+    /// Sets `deviceInfo`
     pub fn device_info(mut self, device_info: impl Into<String>) -> Self {
         self.device_info = Some(device_info.into());
         self

@@ -25,7 +25,7 @@ impl LogisticsGetUserDeliverServiceInfosRequest {
             service_codes: Default::default(),
         }
     }
-    /// Sets `service_codes`.
+    /// Sets `service_codes`. Example: `[GetRecommendedAndDeliveryExpressByOrder]`
     pub fn service_codes(mut self, service_codes: Vec<String>) -> Self {
         self.service_codes = service_codes;
         self

@@ -65,12 +65,12 @@ impl LogisticsIndAoiPushRequest {
             fulfill_service: Default::default(),
         }
     }
-    /// Sets `aoi_area_circle`.
+    /// Sets `aoi_area_circle`
     pub fn aoi_area_circle(mut self, aoi_area_circle: Vec<AoiAreaCircle>) -> Self {
         self.aoi_area_circle = aoi_area_circle;
         self
     }
-    /// Sets `aoi_area_polygon_list`.
+    /// Sets `aoi_area_polygon_list`
     pub fn aoi_area_polygon_list(
         mut self,
         aoi_area_polygon_list: impl Into<String>,
@@ -78,7 +78,7 @@ impl LogisticsIndAoiPushRequest {
         self.aoi_area_polygon_list = Some(aoi_area_polygon_list.into());
         self
     }
-    /// Sets `fulfill_service`.
+    /// Sets `fulfill_service`
     pub fn fulfill_service(mut self, fulfill_service: Vec<String>) -> Self {
         self.fulfill_service = fulfill_service;
         self
@@ -114,7 +114,7 @@ impl AoiAreaCircle {
             location: Default::default(),
         }
     }
-    /// Sets `location`.
+    /// Sets `location`
     pub fn location(mut self, location: Location) -> Self {
         self.location = Some(location);
         self

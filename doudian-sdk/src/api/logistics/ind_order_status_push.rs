@@ -23,8 +23,8 @@ pub struct LogisticsIndOrderStatusPushRequest {
     pub location: Option<Location>,
     /// `logistics_out_order_id`
     pub logistics_out_order_id: Option<String>,
-    /// `order_status` (required)
-    pub order_status: i32,
+    /// `order_status` (required): a [`OrderStatus`](crate::codes::OrderStatus) code
+    pub order_status: crate::codes::OrderStatus,
     /// `out_order_id` (required)
     pub out_order_id: String,
     /// `rider`
@@ -39,13 +39,13 @@ pub struct LogisticsIndOrderStatusPushRequest {
 impl LogisticsIndOrderStatusPushRequest {
     /// Builds it from the required parameters (`order_status`, `out_order_id`, `transport_order_id`, `update_time`).
     pub fn new(
-        order_status: i32,
+        order_status: impl Into<crate::codes::OrderStatus>,
         out_order_id: impl Into<String>,
         transport_order_id: impl Into<String>,
         update_time: i64,
     ) -> Self {
         Self {
-            order_status,
+            order_status: order_status.into(),
             out_order_id: out_order_id.into(),
             transport_order_id: transport_order_id.into(),
             update_time,
@@ -58,27 +58,27 @@ impl LogisticsIndOrderStatusPushRequest {
             to_aoi_name: Default::default(),
         }
     }
-    /// Sets `estimate_fetch_time`.
+    /// Sets `estimate_fetch_time`
     pub fn estimate_fetch_time(mut self, estimate_fetch_time: i64) -> Self {
         self.estimate_fetch_time = Some(estimate_fetch_time);
         self
     }
-    /// Sets `estimate_sign_time`.
+    /// Sets `estimate_sign_time`
     pub fn estimate_sign_time(mut self, estimate_sign_time: i64) -> Self {
         self.estimate_sign_time = Some(estimate_sign_time);
         self
     }
-    /// Sets `exception_status`.
+    /// Sets `exception_status`
     pub fn exception_status(mut self, exception_status: ExceptionStatus) -> Self {
         self.exception_status = Some(exception_status);
         self
     }
-    /// Sets `location`.
+    /// Sets `location`
     pub fn location(mut self, location: Location) -> Self {
         self.location = Some(location);
         self
     }
-    /// Sets `logistics_out_order_id`.
+    /// Sets `logistics_out_order_id`
     pub fn logistics_out_order_id(
         mut self,
         logistics_out_order_id: impl Into<String>,
@@ -86,12 +86,12 @@ impl LogisticsIndOrderStatusPushRequest {
         self.logistics_out_order_id = Some(logistics_out_order_id.into());
         self
     }
-    /// Sets `rider`.
+    /// Sets `rider`
     pub fn rider(mut self, rider: Rider) -> Self {
         self.rider = Some(rider);
         self
     }
-    /// Sets `to_aoi_name`.
+    /// Sets `to_aoi_name`
     pub fn to_aoi_name(mut self, to_aoi_name: impl Into<String>) -> Self {
         self.to_aoi_name = Some(to_aoi_name.into());
         self
@@ -139,17 +139,17 @@ impl Contact {
             tel: Default::default(),
         }
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `tel`.
+    /// Sets `tel` (sensitive: redacted in `Debug`)
     pub fn tel(mut self, tel: impl Into<String>) -> Self {
         self.tel = Some(tel.into());
         self
@@ -211,32 +211,32 @@ impl Rider {
             vaccine: Default::default(),
         }
     }
-    /// Sets `contact`.
+    /// Sets `contact` (sensitive: redacted in `Debug`)
     pub fn contact(mut self, contact: Contact) -> Self {
         self.contact = Some(contact);
         self
     }
-    /// Sets `covid_report`.
+    /// Sets `covid_report`
     pub fn covid_report(mut self, covid_report: i32) -> Self {
         self.covid_report = Some(covid_report);
         self
     }
-    /// Sets `rider_code`.
+    /// Sets `rider_code`
     pub fn rider_code(mut self, rider_code: impl Into<String>) -> Self {
         self.rider_code = Some(rider_code.into());
         self
     }
-    /// Sets `rider_name`.
+    /// Sets `rider_name` (sensitive: redacted in `Debug`)
     pub fn rider_name(mut self, rider_name: impl Into<String>) -> Self {
         self.rider_name = Some(rider_name.into());
         self
     }
-    /// Sets `temperature`.
+    /// Sets `temperature`
     pub fn temperature(mut self, temperature: f64) -> Self {
         self.temperature = Some(temperature);
         self
     }
-    /// Sets `vaccine`.
+    /// Sets `vaccine`
     pub fn vaccine(mut self, vaccine: i32) -> Self {
         self.vaccine = Some(vaccine);
         self

@@ -109,32 +109,32 @@ impl Trace {
             third_party_company: Default::default(),
         }
     }
-    /// Sets `cancel_code`.
+    /// Sets `cancel_code`
     pub fn cancel_code(mut self, cancel_code: impl Into<String>) -> Self {
         self.cancel_code = Some(cancel_code.into());
         self
     }
-    /// Sets `cancel_desc`.
+    /// Sets `cancel_desc`
     pub fn cancel_desc(mut self, cancel_desc: impl Into<String>) -> Self {
         self.cancel_desc = Some(cancel_desc.into());
         self
     }
-    /// Sets `exception_code`.
+    /// Sets `exception_code`
     pub fn exception_code(mut self, exception_code: impl Into<String>) -> Self {
         self.exception_code = Some(exception_code.into());
         self
     }
-    /// Sets `exception_desc`.
+    /// Sets `exception_desc`
     pub fn exception_desc(mut self, exception_desc: impl Into<String>) -> Self {
         self.exception_desc = Some(exception_desc.into());
         self
     }
-    /// Sets `rider`.
+    /// Sets `rider`
     pub fn rider(mut self, rider: Rider) -> Self {
         self.rider = Some(rider);
         self
     }
-    /// Sets `third_party_company`.
+    /// Sets `third_party_company`
     pub fn third_party_company(
         mut self,
         third_party_company: impl Into<String>,

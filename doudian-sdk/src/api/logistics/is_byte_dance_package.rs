@@ -31,7 +31,7 @@ impl LogisticsIsByteDancePackageRequest {
             biz_type: Default::default(),
         }
     }
-    /// Sets `bizType`.
+    /// Sets `bizType`
     pub fn biz_type(mut self, biz_type: impl Into<String>) -> Self {
         self.biz_type = Some(biz_type.into());
         self

@@ -34,17 +34,17 @@ impl LogisticsNetsiteApplyCallbackRequest {
             remark: Default::default(),
         }
     }
-    /// Sets `action`.
+    /// Sets `action`
     pub fn action(mut self, action: i32) -> Self {
         self.action = Some(action);
         self
     }
-    /// Sets `company`.
+    /// Sets `company`
     pub fn company(mut self, company: impl Into<String>) -> Self {
         self.company = Some(company.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self

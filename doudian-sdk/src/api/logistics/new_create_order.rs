@@ -51,12 +51,12 @@ impl LogisticsNewCreateOrderRequest {
             user_id: Default::default(),
         }
     }
-    /// Sets `delivery_req`.
+    /// Sets `delivery_req`
     pub fn delivery_req(mut self, delivery_req: DeliveryReq) -> Self {
         self.delivery_req = Some(delivery_req);
         self
     }
-    /// Sets `ebill_delivery_info`.
+    /// Sets `ebill_delivery_info`
     pub fn ebill_delivery_info(
         mut self,
         ebill_delivery_info: impl Into<::serde_json::Value>,
@@ -64,12 +64,12 @@ impl LogisticsNewCreateOrderRequest {
         self.ebill_delivery_info = ebill_delivery_info.into();
         self
     }
-    /// Sets `order_channel`.
+    /// Sets `order_channel`. Example: `1`
     pub fn order_channel(mut self, order_channel: impl Into<String>) -> Self {
         self.order_channel = Some(order_channel.into());
         self
     }
-    /// Sets `user_id`.
+    /// Sets `user_id`. Example: `1`
     pub fn user_id(mut self, user_id: i64) -> Self {
         self.user_id = Some(user_id);
         self
@@ -154,7 +154,7 @@ impl Address {
             street_name: Default::default(),
         }
     }
-    /// Sets `street_name`.
+    /// Sets `street_name`
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
         self
@@ -189,12 +189,12 @@ impl Contact {
             phone: Default::default(),
         }
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `phone`.
+    /// Sets `phone` (sensitive: redacted in `Debug`)
     pub fn phone(mut self, phone: impl Into<String>) -> Self {
         self.phone = Some(phone.into());
         self
@@ -289,22 +289,22 @@ impl NetInfo {
             secret_key: Default::default(),
         }
     }
-    /// Sets `category`.
+    /// Sets `category`
     pub fn category(mut self, category: impl Into<String>) -> Self {
         self.category = Some(category.into());
         self
     }
-    /// Sets `monthly_account`.
+    /// Sets `monthly_account`
     pub fn monthly_account(mut self, monthly_account: impl Into<String>) -> Self {
         self.monthly_account = Some(monthly_account.into());
         self
     }
-    /// Sets `net_code`.
+    /// Sets `net_code`
     pub fn net_code(mut self, net_code: impl Into<String>) -> Self {
         self.net_code = Some(net_code.into());
         self
     }
-    /// Sets `secret_key`.
+    /// Sets `secret_key` (sensitive: redacted in `Debug`)
     pub fn secret_key(mut self, secret_key: impl Into<String>) -> Self {
         self.secret_key = Some(secret_key.into());
         self
@@ -441,77 +441,79 @@ impl OrderInfo {
             warehouse: Default::default(),
         }
     }
-    /// Sets `combine_orders`.
+    /// Sets `combine_orders`. Example: `[49111111,49111112]`
     pub fn combine_orders(mut self, combine_orders: Vec<String>) -> Self {
         self.combine_orders = combine_orders;
         self
     }
-    /// Sets `extra`.
+    /// Sets `extra`. Example: `extra:{sfOtherInfo:{e1:GUER,e2:DOUYIN}},`
     pub fn extra(mut self, extra: impl Into<String>) -> Self {
         self.extra = Some(extra.into());
         self
     }
-    /// Sets `is_sign_back`.
+    /// Sets `is_sign_back`. Example: `0`
     pub fn is_sign_back(mut self, is_sign_back: i32) -> Self {
         self.is_sign_back = Some(is_sign_back);
         self
     }
-    /// Sets `net_info`.
+    /// Sets `net_info`
     pub fn net_info(mut self, net_info: NetInfo) -> Self {
         self.net_info = Some(net_info);
         self
     }
-    /// Sets `pack_id`.
+    /// Sets The parcel within the order: the same value gets the same number back, a new value a new number.
+    ///
+    /// `pack_id`. Example: `1`
     pub fn pack_id(mut self, pack_id: impl Into<String>) -> Self {
         self.pack_id = Some(pack_id.into());
         self
     }
-    /// Sets `package_weight`.
+    /// Sets `package_weight`. Example: `100`
     pub fn package_weight(mut self, package_weight: i32) -> Self {
         self.package_weight = Some(package_weight);
         self
     }
-    /// Sets `pay_amount`.
+    /// Sets `pay_amount`. Example: `5000`
     pub fn pay_amount(mut self, pay_amount: i64) -> Self {
         self.pay_amount = Some(pay_amount);
         self
     }
-    /// Sets `pay_method`.
+    /// Sets `pay_method`. Example: `1`
     pub fn pay_method(mut self, pay_method: i32) -> Self {
         self.pay_method = Some(pay_method);
         self
     }
-    /// Sets `pod_model_address`.
+    /// Sets `pod_model_address`
     pub fn pod_model_address(mut self, pod_model_address: PodModelAddress) -> Self {
         self.pod_model_address = Some(pod_model_address);
         self
     }
-    /// Sets `product_type`.
+    /// Sets `product_type`. Example: `1`
     pub fn product_type(mut self, product_type: impl Into<String>) -> Self {
         self.product_type = Some(product_type.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`. Example: `我的包裹易碎，包严实点`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `sender_fetch_time`.
+    /// Sets `sender_fetch_time`. Example: `2020-11-11 22:00:00|2020-11-11 23:00:00`
     pub fn sender_fetch_time(mut self, sender_fetch_time: impl Into<String>) -> Self {
         self.sender_fetch_time = Some(sender_fetch_time.into());
         self
     }
-    /// Sets `service_list`.
+    /// Sets `service_list`
     pub fn service_list(mut self, service_list: Vec<Service>) -> Self {
         self.service_list = service_list;
         self
     }
-    /// Sets `shipping_code`.
+    /// Sets `shipping_code`. Example: `SF24234234234234`
     pub fn shipping_code(mut self, shipping_code: impl Into<String>) -> Self {
         self.shipping_code = Some(shipping_code.into());
         self
     }
-    /// Sets `special_delivery_type_code`.
+    /// Sets `special_delivery_type_code`. Example: `2`
     pub fn special_delivery_type_code(
         mut self,
         special_delivery_type_code: impl Into<String>,
@@ -519,7 +521,7 @@ impl OrderInfo {
         self.special_delivery_type_code = Some(special_delivery_type_code.into());
         self
     }
-    /// Sets `special_delivery_type_value`.
+    /// Sets `special_delivery_type_value`. Example: `Y`
     pub fn special_delivery_type_value(
         mut self,
         special_delivery_type_value: impl Into<String>,
@@ -527,37 +529,37 @@ impl OrderInfo {
         self.special_delivery_type_value = Some(special_delivery_type_value.into());
         self
     }
-    /// Sets `total_height`.
+    /// Sets `total_height`. Example: `1`
     pub fn total_height(mut self, total_height: impl Into<String>) -> Self {
         self.total_height = Some(total_height.into());
         self
     }
-    /// Sets `total_length`.
+    /// Sets `total_length`. Example: `1`
     pub fn total_length(mut self, total_length: impl Into<String>) -> Self {
         self.total_length = Some(total_length.into());
         self
     }
-    /// Sets `total_pack_count`.
+    /// Sets `total_pack_count`. Example: `子母件数`
     pub fn total_pack_count(mut self, total_pack_count: i32) -> Self {
         self.total_pack_count = Some(total_pack_count);
         self
     }
-    /// Sets `total_weight`.
+    /// Sets `total_weight`. Example: `1`
     pub fn total_weight(mut self, total_weight: impl Into<String>) -> Self {
         self.total_weight = Some(total_weight.into());
         self
     }
-    /// Sets `total_width`.
+    /// Sets `total_width`. Example: `1`
     pub fn total_width(mut self, total_width: impl Into<String>) -> Self {
         self.total_width = Some(total_width.into());
         self
     }
-    /// Sets `volume`.
+    /// Sets `volume`. Example: `1`
     pub fn volume(mut self, volume: impl Into<String>) -> Self {
         self.volume = Some(volume.into());
         self
     }
-    /// Sets `warehouse`.
+    /// Sets `warehouse`
     pub fn warehouse(mut self, warehouse: Warehouse) -> Self {
         self.warehouse = Some(warehouse);
         self
@@ -625,7 +627,7 @@ impl PodModelAddress {
             street_name: Default::default(),
         }
     }
-    /// Sets `street_name`.
+    /// Sets `street_name`
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
         self
@@ -709,27 +711,27 @@ impl ReceiverAddress {
             street_name: Default::default(),
         }
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `district_code`.
+    /// Sets `district_code`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `street_name`.
+    /// Sets `street_name`
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
         self
@@ -804,17 +806,17 @@ impl Warehouse {
             wh_order_no: Default::default(),
         }
     }
-    /// Sets `delivery_type`.
+    /// Sets `delivery_type`
     pub fn delivery_type(mut self, delivery_type: impl Into<String>) -> Self {
         self.delivery_type = Some(delivery_type.into());
         self
     }
-    /// Sets `wh_code`.
+    /// Sets `wh_code`
     pub fn wh_code(mut self, wh_code: impl Into<String>) -> Self {
         self.wh_code = Some(wh_code.into());
         self
     }
-    /// Sets `wh_order_no`.
+    /// Sets `wh_order_no`
     pub fn wh_order_no(mut self, wh_order_no: impl Into<String>) -> Self {
         self.wh_order_no = Some(wh_order_no.into());
         self

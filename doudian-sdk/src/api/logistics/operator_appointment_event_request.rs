@@ -37,17 +37,17 @@ impl LogisticsOperatorAppointmentEventRequestRequest {
             service_entity_code: Default::default(),
         }
     }
-    /// Sets `appointment_time`.
+    /// Sets `appointment_time`
     pub fn appointment_time(mut self, appointment_time: impl Into<String>) -> Self {
         self.appointment_time = Some(appointment_time.into());
         self
     }
-    /// Sets `operation_time`.
+    /// Sets `operation_time`
     pub fn operation_time(mut self, operation_time: impl Into<String>) -> Self {
         self.operation_time = Some(operation_time.into());
         self
     }
-    /// Sets `service_entity_code`.
+    /// Sets `service_entity_code`
     pub fn service_entity_code(
         mut self,
         service_entity_code: impl Into<String>,

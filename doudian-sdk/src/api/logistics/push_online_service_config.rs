@@ -43,42 +43,42 @@ impl LogisticsPushOnlineServiceConfigRequest {
             service_type: Default::default(),
         }
     }
-    /// Sets `code`.
+    /// Sets `code`. Example: `XXX`
     pub fn code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
         self
     }
-    /// Sets `desc`.
+    /// Sets `desc`. Example: `该服务提供了更快更优的派送体验`
     pub fn desc(mut self, desc: impl Into<String>) -> Self {
         self.desc = Some(desc.into());
         self
     }
-    /// Sets `is_auto_open`.
+    /// Sets `is_auto_open`. Example: `1`
     pub fn is_auto_open(mut self, is_auto_open: i32) -> Self {
         self.is_auto_open = Some(is_auto_open);
         self
     }
-    /// Sets `name`.
+    /// Sets `name`. Example: `航空件`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `operator_id`.
+    /// Sets `operator_id`. Example: `123`
     pub fn operator_id(mut self, operator_id: impl Into<String>) -> Self {
         self.operator_id = Some(operator_id.into());
         self
     }
-    /// Sets `operator_name`.
+    /// Sets `operator_name`. Example: `李四`
     pub fn operator_name(mut self, operator_name: impl Into<String>) -> Self {
         self.operator_name = Some(operator_name.into());
         self
     }
-    /// Sets `route_list`.
+    /// Sets `route_list`
     pub fn route_list(mut self, route_list: Vec<Route>) -> Self {
         self.route_list = route_list;
         self
     }
-    /// Sets `service_type`.
+    /// Sets `service_type`. Example: `1`
     pub fn service_type(mut self, service_type: impl Into<String>) -> Self {
         self.service_type = Some(service_type.into());
         self
@@ -175,12 +175,12 @@ impl Route {
             send_address: Default::default(),
         }
     }
-    /// Sets `rece_address`.
+    /// Sets `rece_address`
     pub fn rece_address(mut self, rece_address: ReceAddress) -> Self {
         self.rece_address = Some(rece_address);
         self
     }
-    /// Sets `send_address`.
+    /// Sets `send_address`
     pub fn send_address(mut self, send_address: SendAddress) -> Self {
         self.send_address = Some(send_address);
         self

@@ -45,7 +45,7 @@ impl LogisticsQueryPackageRouteRequest {
             sender: Default::default(),
         }
     }
-    /// Sets `sender`.
+    /// Sets `sender`
     pub fn sender(mut self, sender: Sender) -> Self {
         self.sender = Some(sender);
         self
@@ -104,22 +104,22 @@ impl Receiver {
             virtual_mobile: Default::default(),
         }
     }
-    /// Sets `email`.
+    /// Sets `email` (sensitive: redacted in `Debug`)
     pub fn email(mut self, email: impl Into<String>) -> Self {
         self.email = Some(email.into());
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `phone`.
+    /// Sets `phone` (sensitive: redacted in `Debug`)
     pub fn phone(mut self, phone: impl Into<String>) -> Self {
         self.phone = Some(phone.into());
         self
     }
-    /// Sets `virtual_mobile`.
+    /// Sets `virtual_mobile` (sensitive: redacted in `Debug`)
     pub fn virtual_mobile(mut self, virtual_mobile: impl Into<String>) -> Self {
         self.virtual_mobile = Some(virtual_mobile.into());
         self
@@ -162,22 +162,22 @@ impl Sender {
             virtual_mobile: Default::default(),
         }
     }
-    /// Sets `email`.
+    /// Sets `email` (sensitive: redacted in `Debug`)
     pub fn email(mut self, email: impl Into<String>) -> Self {
         self.email = Some(email.into());
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `phone`.
+    /// Sets `phone` (sensitive: redacted in `Debug`)
     pub fn phone(mut self, phone: impl Into<String>) -> Self {
         self.phone = Some(phone.into());
         self
     }
-    /// Sets `virtual_mobile`.
+    /// Sets `virtual_mobile` (sensitive: redacted in `Debug`)
     pub fn virtual_mobile(mut self, virtual_mobile: impl Into<String>) -> Self {
         self.virtual_mobile = Some(virtual_mobile.into());
         self

@@ -25,7 +25,7 @@ impl LogisticsQueryPaymentStatusRequest {
             biz_type: Default::default(),
         }
     }
-    /// Sets `bizType`.
+    /// Sets `bizType`
     pub fn biz_type(mut self, biz_type: impl Into<String>) -> Self {
         self.biz_type = Some(biz_type.into());
         self

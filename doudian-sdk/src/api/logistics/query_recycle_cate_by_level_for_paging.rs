@@ -29,7 +29,7 @@ impl LogisticsQueryRecycleCateByLevelForPagingRequest {
             level: Default::default(),
         }
     }
-    /// Sets `level`.
+    /// Sets `level`
     pub fn level(mut self, level: i32) -> Self {
         self.level = Some(level);
         self

@@ -82,7 +82,7 @@ impl LogisticsRegisterPackageRouteRequest {
             sender: Default::default(),
         }
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(
         mut self,
         extend: ::std::collections::BTreeMap<String, String>,
@@ -90,17 +90,17 @@ impl LogisticsRegisterPackageRouteRequest {
         self.extend = extend;
         self
     }
-    /// Sets `outer_order_id`.
+    /// Sets `outer_order_id`. Example: `1`
     pub fn outer_order_id(mut self, outer_order_id: impl Into<String>) -> Self {
         self.outer_order_id = Some(outer_order_id.into());
         self
     }
-    /// Sets `outer_sub_order_id`.
+    /// Sets `outer_sub_order_id`. Example: `1`
     pub fn outer_sub_order_id(mut self, outer_sub_order_id: impl Into<String>) -> Self {
         self.outer_sub_order_id = Some(outer_sub_order_id.into());
         self
     }
-    /// Sets `sender`.
+    /// Sets `sender`
     pub fn sender(mut self, sender: Sender) -> Self {
         self.sender = Some(sender);
         self
@@ -185,22 +185,22 @@ impl Cargo {
             volume: Default::default(),
         }
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `quantity`.
+    /// Sets `quantity`
     pub fn quantity(mut self, quantity: i32) -> Self {
         self.quantity = Some(quantity);
         self
     }
-    /// Sets `unit`.
+    /// Sets `unit`
     pub fn unit(mut self, unit: impl Into<String>) -> Self {
         self.unit = Some(unit.into());
         self
     }
-    /// Sets `volume`.
+    /// Sets `volume`
     pub fn volume(mut self, volume: i32) -> Self {
         self.volume = Some(volume);
         self
@@ -223,7 +223,7 @@ impl City {
             code: Default::default(),
         }
     }
-    /// Sets `code`.
+    /// Sets `code`
     pub fn code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
         self
@@ -258,7 +258,7 @@ impl Contact {
             email: Default::default(),
         }
     }
-    /// Sets `email`.
+    /// Sets `email` (sensitive: redacted in `Debug`)
     pub fn email(mut self, email: impl Into<String>) -> Self {
         self.email = Some(email.into());
         self
@@ -281,7 +281,7 @@ impl Province {
             code: Default::default(),
         }
     }
-    /// Sets `code`.
+    /// Sets `code`
     pub fn code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
         self
@@ -312,7 +312,7 @@ impl Receiver {
             address: Default::default(),
         }
     }
-    /// Sets `address`.
+    /// Sets `address` (sensitive: redacted in `Debug`)
     pub fn address(mut self, address: Address) -> Self {
         self.address = Some(address);
         self
@@ -343,7 +343,7 @@ impl Sender {
             address: Default::default(),
         }
     }
-    /// Sets `address`.
+    /// Sets `address`
     pub fn address(mut self, address: Address) -> Self {
         self.address = Some(address);
         self
@@ -366,7 +366,7 @@ impl Street {
             code: Default::default(),
         }
     }
-    /// Sets `code`.
+    /// Sets `code`
     pub fn code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
         self
@@ -389,7 +389,7 @@ impl Town {
             code: Default::default(),
         }
     }
-    /// Sets `code`.
+    /// Sets `code`
     pub fn code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
         self

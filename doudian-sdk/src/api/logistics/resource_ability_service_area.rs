@@ -31,7 +31,7 @@ impl LogisticsResourceAbilityServiceAreaRequest {
             extend_dimension_code: Default::default(),
         }
     }
-    /// Sets `extend_dimension_code`.
+    /// Sets `extend_dimension_code`
     pub fn extend_dimension_code(
         mut self,
         extend_dimension_code: impl Into<String>,
@@ -98,67 +98,67 @@ impl ServiceArea {
             street_name: Default::default(),
         }
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `city_name`.
+    /// Sets `city_name`
     pub fn city_name(mut self, city_name: impl Into<String>) -> Self {
         self.city_name = Some(city_name.into());
         self
     }
-    /// Sets `country_code`.
+    /// Sets `country_code`
     pub fn country_code(mut self, country_code: impl Into<String>) -> Self {
         self.country_code = Some(country_code.into());
         self
     }
-    /// Sets `country_name`.
+    /// Sets `country_name`
     pub fn country_name(mut self, country_name: impl Into<String>) -> Self {
         self.country_name = Some(country_name.into());
         self
     }
-    /// Sets `district_code`.
+    /// Sets `district_code`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `district_name`.
+    /// Sets `district_name`
     pub fn district_name(mut self, district_name: impl Into<String>) -> Self {
         self.district_name = Some(district_name.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `province_name`.
+    /// Sets `province_name`
     pub fn province_name(mut self, province_name: impl Into<String>) -> Self {
         self.province_name = Some(province_name.into());
         self
     }
-    /// Sets `service_area_express`.
+    /// Sets `service_area_express`
     pub fn service_area_express(mut self, service_area_express: i64) -> Self {
         self.service_area_express = Some(service_area_express);
         self
     }
-    /// Sets `service_area_type`.
+    /// Sets `service_area_type`
     pub fn service_area_type(mut self, service_area_type: impl Into<String>) -> Self {
         self.service_area_type = Some(service_area_type.into());
         self
     }
-    /// Sets `service_fence`.
+    /// Sets `service_fence`
     pub fn service_fence(mut self, service_fence: impl Into<String>) -> Self {
         self.service_fence = Some(service_fence.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `street_name`.
+    /// Sets `street_name`
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
         self

@@ -61,12 +61,12 @@ impl LogisticsReverseReportExceptionRequest {
             need_connect: Default::default(),
         }
     }
-    /// Sets `call_info`.
+    /// Sets `call_info`
     pub fn call_info(mut self, call_info: Vec<CallInfo>) -> Self {
         self.call_info = call_info;
         self
     }
-    /// Sets `need_connect`.
+    /// Sets `need_connect`
     pub fn need_connect(mut self, need_connect: bool) -> Self {
         self.need_connect = Some(need_connect);
         self
@@ -118,32 +118,32 @@ impl CallInfo {
             receive_number: Default::default(),
         }
     }
-    /// Sets `call_duration`.
+    /// Sets `call_duration`
     pub fn call_duration(mut self, call_duration: impl Into<String>) -> Self {
         self.call_duration = Some(call_duration.into());
         self
     }
-    /// Sets `call_number`.
+    /// Sets `call_number`
     pub fn call_number(mut self, call_number: impl Into<String>) -> Self {
         self.call_number = Some(call_number.into());
         self
     }
-    /// Sets `call_time`.
+    /// Sets `call_time`
     pub fn call_time(mut self, call_time: impl Into<String>) -> Self {
         self.call_time = Some(call_time.into());
         self
     }
-    /// Sets `caller_name`.
+    /// Sets `caller_name`
     pub fn caller_name(mut self, caller_name: impl Into<String>) -> Self {
         self.caller_name = Some(caller_name.into());
         self
     }
-    /// Sets `is_connected`.
+    /// Sets `is_connected`
     pub fn is_connected(mut self, is_connected: bool) -> Self {
         self.is_connected = Some(is_connected);
         self
     }
-    /// Sets `receive_number`.
+    /// Sets `receive_number`
     pub fn receive_number(mut self, receive_number: impl Into<String>) -> Self {
         self.receive_number = Some(receive_number.into());
         self

@@ -19,12 +19,12 @@ impl DeliveryReq {
             is_pickup_self: Default::default(),
         }
     }
-    /// Sets `is_center_delivery`.
+    /// Sets `is_center_delivery`
     pub fn is_center_delivery(mut self, is_center_delivery: bool) -> Self {
         self.is_center_delivery = Some(is_center_delivery);
         self
     }
-    /// Sets `is_pickup_self`.
+    /// Sets `is_pickup_self`
     pub fn is_pickup_self(mut self, is_pickup_self: bool) -> Self {
         self.is_pickup_self = Some(is_pickup_self);
         self
@@ -59,22 +59,22 @@ impl Item {
             item_weight: Default::default(),
         }
     }
-    /// Sets `item_net_weight`.
+    /// Sets `item_net_weight`
     pub fn item_net_weight(mut self, item_net_weight: i32) -> Self {
         self.item_net_weight = Some(item_net_weight);
         self
     }
-    /// Sets `item_specs`.
+    /// Sets `item_specs`
     pub fn item_specs(mut self, item_specs: impl Into<String>) -> Self {
         self.item_specs = Some(item_specs.into());
         self
     }
-    /// Sets `item_volume`.
+    /// Sets `item_volume`
     pub fn item_volume(mut self, item_volume: i32) -> Self {
         self.item_volume = Some(item_volume);
         self
     }
-    /// Sets `item_weight`.
+    /// Sets `item_weight`
     pub fn item_weight(mut self, item_weight: i32) -> Self {
         self.item_weight = Some(item_weight);
         self
@@ -122,12 +122,12 @@ impl Service {
             service_value: Default::default(),
         }
     }
-    /// Sets `service_code`.
+    /// Sets `service_code`
     pub fn service_code(mut self, service_code: impl Into<String>) -> Self {
         self.service_code = Some(service_code.into());
         self
     }
-    /// Sets `service_value`.
+    /// Sets `service_value`
     pub fn service_value(mut self, service_value: impl Into<String>) -> Self {
         self.service_value = Some(service_value.into());
         self

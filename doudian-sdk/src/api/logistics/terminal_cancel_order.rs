@@ -58,67 +58,67 @@ impl LogisticsTerminalCancelOrderRequest {
             waybill_code: Default::default(),
         }
     }
-    /// Sets `backCode`.
+    /// Sets `backCode`
     pub fn back_code(mut self, back_code: impl Into<String>) -> Self {
         self.back_code = Some(back_code.into());
         self
     }
-    /// Sets `call`.
+    /// Sets `call`
     pub fn call(mut self, call: bool) -> Self {
         self.call = Some(call);
         self
     }
-    /// Sets `callInfo`.
+    /// Sets `callInfo`
     pub fn call_info(mut self, call_info: Vec<CallInfo>) -> Self {
         self.call_info = call_info;
         self
     }
-    /// Sets `callNums`.
+    /// Sets `callNums`
     pub fn call_nums(mut self, call_nums: impl Into<String>) -> Self {
         self.call_nums = Some(call_nums.into());
         self
     }
-    /// Sets `cancelCode`.
+    /// Sets `cancelCode`
     pub fn cancel_code(mut self, cancel_code: impl Into<String>) -> Self {
         self.cancel_code = Some(cancel_code.into());
         self
     }
-    /// Sets `cancelReason`.
+    /// Sets `cancelReason`
     pub fn cancel_reason(mut self, cancel_reason: impl Into<String>) -> Self {
         self.cancel_reason = Some(cancel_reason.into());
         self
     }
-    /// Sets `isConnected`.
+    /// Sets `isConnected`
     pub fn is_connected(mut self, is_connected: bool) -> Self {
         self.is_connected = Some(is_connected);
         self
     }
-    /// Sets `needConnect`.
+    /// Sets `needConnect`
     pub fn need_connect(mut self, need_connect: bool) -> Self {
         self.need_connect = Some(need_connect);
         self
     }
-    /// Sets `operationType`.
+    /// Sets `operationType`
     pub fn operation_type(mut self, operation_type: impl Into<String>) -> Self {
         self.operation_type = Some(operation_type.into());
         self
     }
-    /// Sets `operatorName`.
+    /// Sets `operatorName`
     pub fn operator_name(mut self, operator_name: impl Into<String>) -> Self {
         self.operator_name = Some(operator_name.into());
         self
     }
-    /// Sets `operatorTel`.
+    /// Sets `operatorTel`
     pub fn operator_tel(mut self, operator_tel: impl Into<String>) -> Self {
         self.operator_tel = Some(operator_tel.into());
         self
     }
-    /// Sets `orderId`.
+    /// Sets `orderId`
     pub fn order_id(mut self, order_id: impl Into<String>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
-    /// Sets `waybillCode`.
+    /// Sets `waybillCode`
     pub fn waybill_code(mut self, waybill_code: impl Into<String>) -> Self {
         self.waybill_code = Some(waybill_code.into());
         self
@@ -161,32 +161,32 @@ impl CallInfo {
             receive_number: Default::default(),
         }
     }
-    /// Sets `callDuration`.
+    /// Sets `callDuration`
     pub fn call_duration(mut self, call_duration: impl Into<String>) -> Self {
         self.call_duration = Some(call_duration.into());
         self
     }
-    /// Sets `callNumber`.
+    /// Sets `callNumber`
     pub fn call_number(mut self, call_number: impl Into<String>) -> Self {
         self.call_number = Some(call_number.into());
         self
     }
-    /// Sets `callTime`.
+    /// Sets `callTime`
     pub fn call_time(mut self, call_time: impl Into<String>) -> Self {
         self.call_time = Some(call_time.into());
         self
     }
-    /// Sets `callerName`.
+    /// Sets `callerName`
     pub fn caller_name(mut self, caller_name: impl Into<String>) -> Self {
         self.caller_name = Some(caller_name.into());
         self
     }
-    /// Sets `isConnected`.
+    /// Sets `isConnected`
     pub fn is_connected(mut self, is_connected: bool) -> Self {
         self.is_connected = Some(is_connected);
         self
     }
-    /// Sets `receiveNumber`.
+    /// Sets `receiveNumber`
     pub fn receive_number(mut self, receive_number: impl Into<String>) -> Self {
         self.receive_number = Some(receive_number.into());
         self

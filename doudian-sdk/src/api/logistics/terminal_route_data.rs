@@ -152,22 +152,22 @@ impl LogisticsTerminalRouteDataRequest {
             standard: Default::default(),
         }
     }
-    /// Sets `courier_name`.
+    /// Sets `courier_name`
     pub fn courier_name(mut self, courier_name: impl Into<String>) -> Self {
         self.courier_name = Some(courier_name.into());
         self
     }
-    /// Sets `courier_tel`.
+    /// Sets `courier_tel` (sensitive: redacted in `Debug`)
     pub fn courier_tel(mut self, courier_tel: impl Into<String>) -> Self {
         self.courier_tel = Some(courier_tel.into());
         self
     }
-    /// Sets `exception_code`.
+    /// Sets `exception_code`
     pub fn exception_code(mut self, exception_code: impl Into<String>) -> Self {
         self.exception_code = Some(exception_code.into());
         self
     }
-    /// Sets `exception_description`.
+    /// Sets `exception_description`
     pub fn exception_description(
         mut self,
         exception_description: impl Into<String>,
@@ -175,7 +175,7 @@ impl LogisticsTerminalRouteDataRequest {
         self.exception_description = Some(exception_description.into());
         self
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(
         mut self,
         extend: ::std::collections::BTreeMap<String, String>,
@@ -183,32 +183,32 @@ impl LogisticsTerminalRouteDataRequest {
         self.extend = extend;
         self
     }
-    /// Sets `latitude`.
+    /// Sets `latitude`
     pub fn latitude(mut self, latitude: impl Into<String>) -> Self {
         self.latitude = Some(latitude.into());
         self
     }
-    /// Sets `longitude`.
+    /// Sets `longitude`
     pub fn longitude(mut self, longitude: impl Into<String>) -> Self {
         self.longitude = Some(longitude.into());
         self
     }
-    /// Sets `pick_code`.
+    /// Sets `pick_code`
     pub fn pick_code(mut self, pick_code: impl Into<String>) -> Self {
         self.pick_code = Some(pick_code.into());
         self
     }
-    /// Sets `post_station_tel`.
+    /// Sets `post_station_tel` (sensitive: redacted in `Debug`)
     pub fn post_station_tel(mut self, post_station_tel: impl Into<String>) -> Self {
         self.post_station_tel = Some(post_station_tel.into());
         self
     }
-    /// Sets `sign_by`.
+    /// Sets `sign_by`
     pub fn sign_by(mut self, sign_by: impl Into<String>) -> Self {
         self.sign_by = Some(sign_by.into());
         self
     }
-    /// Sets `standard`.
+    /// Sets `standard`
     pub fn standard(mut self, standard: impl Into<String>) -> Self {
         self.standard = Some(standard.into());
         self
@@ -286,52 +286,52 @@ impl PickUpAddress {
             street_name: Default::default(),
         }
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `city_name`.
+    /// Sets `city_name`
     pub fn city_name(mut self, city_name: impl Into<String>) -> Self {
         self.city_name = Some(city_name.into());
         self
     }
-    /// Sets `country_code`.
+    /// Sets `country_code`
     pub fn country_code(mut self, country_code: impl Into<String>) -> Self {
         self.country_code = Some(country_code.into());
         self
     }
-    /// Sets `detail_address`.
+    /// Sets `detail_address` (sensitive: redacted in `Debug`)
     pub fn detail_address(mut self, detail_address: impl Into<String>) -> Self {
         self.detail_address = Some(detail_address.into());
         self
     }
-    /// Sets `district_code`.
+    /// Sets `district_code`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `district_name`.
+    /// Sets `district_name`
     pub fn district_name(mut self, district_name: impl Into<String>) -> Self {
         self.district_name = Some(district_name.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `province_name`.
+    /// Sets `province_name`
     pub fn province_name(mut self, province_name: impl Into<String>) -> Self {
         self.province_name = Some(province_name.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `street_name`.
+    /// Sets `street_name`
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
         self

@@ -79,47 +79,47 @@ impl CurrentAddress {
             town_code: Default::default(),
         }
     }
-    /// Sets `city`.
+    /// Sets `city`
     pub fn city(mut self, city: impl Into<String>) -> Self {
         self.city = Some(city.into());
         self
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `detail`.
+    /// Sets `detail`
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self
     }
-    /// Sets `province`.
+    /// Sets `province`
     pub fn province(mut self, province: impl Into<String>) -> Self {
         self.province = Some(province.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `street`.
+    /// Sets `street`
     pub fn street(mut self, street: impl Into<String>) -> Self {
         self.street = Some(street.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `town`.
+    /// Sets `town`
     pub fn town(mut self, town: impl Into<String>) -> Self {
         self.town = Some(town.into());
         self
     }
-    /// Sets `town_code`.
+    /// Sets `town_code`
     pub fn town_code(mut self, town_code: impl Into<String>) -> Self {
         self.town_code = Some(town_code.into());
         self
@@ -163,47 +163,47 @@ impl NewAddress {
             town_code: Default::default(),
         }
     }
-    /// Sets `city`.
+    /// Sets `city`
     pub fn city(mut self, city: impl Into<String>) -> Self {
         self.city = Some(city.into());
         self
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `detail`.
+    /// Sets `detail`
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self
     }
-    /// Sets `province`.
+    /// Sets `province`
     pub fn province(mut self, province: impl Into<String>) -> Self {
         self.province = Some(province.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `street`.
+    /// Sets `street`
     pub fn street(mut self, street: impl Into<String>) -> Self {
         self.street = Some(street.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `town`.
+    /// Sets `town`
     pub fn town(mut self, town: impl Into<String>) -> Self {
         self.town = Some(town.into());
         self
     }
-    /// Sets `town_code`.
+    /// Sets `town_code`
     pub fn town_code(mut self, town_code: impl Into<String>) -> Self {
         self.town_code = Some(town_code.into());
         self
@@ -234,12 +234,12 @@ impl NewReceiver {
             name: Default::default(),
         }
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name` (sensitive: redacted in `Debug`)
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
@@ -283,47 +283,47 @@ impl NextAddress {
             town_code: Default::default(),
         }
     }
-    /// Sets `city`.
+    /// Sets `city`
     pub fn city(mut self, city: impl Into<String>) -> Self {
         self.city = Some(city.into());
         self
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `detail`.
+    /// Sets `detail`
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self
     }
-    /// Sets `province`.
+    /// Sets `province`
     pub fn province(mut self, province: impl Into<String>) -> Self {
         self.province = Some(province.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `street`.
+    /// Sets `street`
     pub fn street(mut self, street: impl Into<String>) -> Self {
         self.street = Some(street.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `town`.
+    /// Sets `town`
     pub fn town(mut self, town: impl Into<String>) -> Self {
         self.town = Some(town.into());
         self
     }
-    /// Sets `town_code`.
+    /// Sets `town_code`
     pub fn town_code(mut self, town_code: impl Into<String>) -> Self {
         self.town_code = Some(town_code.into());
         self
@@ -479,132 +479,132 @@ impl Trace {
             time: Default::default(),
         }
     }
-    /// Sets `address`.
+    /// Sets `address`
     pub fn address(mut self, address: impl Into<String>) -> Self {
         self.address = Some(address.into());
         self
     }
-    /// Sets `cabinet_name`.
+    /// Sets `cabinet_name`
     pub fn cabinet_name(mut self, cabinet_name: impl Into<String>) -> Self {
         self.cabinet_name = Some(cabinet_name.into());
         self
     }
-    /// Sets `city`.
+    /// Sets `city`
     pub fn city(mut self, city: impl Into<String>) -> Self {
         self.city = Some(city.into());
         self
     }
-    /// Sets `courier_id`.
+    /// Sets `courier_id`
     pub fn courier_id(mut self, courier_id: impl Into<String>) -> Self {
         self.courier_id = Some(courier_id.into());
         self
     }
-    /// Sets `current_address`.
+    /// Sets `current_address`
     pub fn current_address(mut self, current_address: CurrentAddress) -> Self {
         self.current_address = Some(current_address);
         self
     }
-    /// Sets `description`.
+    /// Sets `description`
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
         self
     }
-    /// Sets `exception_code`.
+    /// Sets `exception_code`
     pub fn exception_code(mut self, exception_code: impl Into<String>) -> Self {
         self.exception_code = Some(exception_code.into());
         self
     }
-    /// Sets `facility_type`.
+    /// Sets `facility_type`
     pub fn facility_type(mut self, facility_type: impl Into<String>) -> Self {
         self.facility_type = Some(facility_type.into());
         self
     }
-    /// Sets `is_not_learning`.
+    /// Sets `is_not_learning`
     pub fn is_not_learning(mut self, is_not_learning: bool) -> Self {
         self.is_not_learning = Some(is_not_learning);
         self
     }
-    /// Sets `new_address`.
+    /// Sets `new_address`
     pub fn new_address(mut self, new_address: NewAddress) -> Self {
         self.new_address = Some(new_address);
         self
     }
-    /// Sets `new_company`.
+    /// Sets `new_company`
     pub fn new_company(mut self, new_company: impl Into<String>) -> Self {
         self.new_company = Some(new_company.into());
         self
     }
-    /// Sets `new_receiver`.
+    /// Sets `new_receiver`
     pub fn new_receiver(mut self, new_receiver: NewReceiver) -> Self {
         self.new_receiver = Some(new_receiver);
         self
     }
-    /// Sets `new_track_no`.
+    /// Sets `new_track_no`
     pub fn new_track_no(mut self, new_track_no: impl Into<String>) -> Self {
         self.new_track_no = Some(new_track_no.into());
         self
     }
-    /// Sets `next_address`.
+    /// Sets `next_address`
     pub fn next_address(mut self, next_address: NextAddress) -> Self {
         self.next_address = Some(next_address);
         self
     }
-    /// Sets `next_site_code`.
+    /// Sets `next_site_code`
     pub fn next_site_code(mut self, next_site_code: impl Into<String>) -> Self {
         self.next_site_code = Some(next_site_code.into());
         self
     }
-    /// Sets `operator_name`.
+    /// Sets `operator_name`
     pub fn operator_name(mut self, operator_name: impl Into<String>) -> Self {
         self.operator_name = Some(operator_name.into());
         self
     }
-    /// Sets `operator_phone`.
+    /// Sets `operator_phone` (sensitive: redacted in `Debug`)
     pub fn operator_phone(mut self, operator_phone: impl Into<String>) -> Self {
         self.operator_phone = Some(operator_phone.into());
         self
     }
-    /// Sets `pick_code`.
+    /// Sets `pick_code`
     pub fn pick_code(mut self, pick_code: impl Into<String>) -> Self {
         self.pick_code = Some(pick_code.into());
         self
     }
-    /// Sets `reason`.
+    /// Sets `reason`
     pub fn reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self
     }
-    /// Sets `reason_type`.
+    /// Sets `reason_type`
     pub fn reason_type(mut self, reason_type: impl Into<String>) -> Self {
         self.reason_type = Some(reason_type.into());
         self
     }
-    /// Sets `signer_name`.
+    /// Sets `signer_name`
     pub fn signer_name(mut self, signer_name: impl Into<String>) -> Self {
         self.signer_name = Some(signer_name.into());
         self
     }
-    /// Sets `site_code`.
+    /// Sets `site_code`
     pub fn site_code(mut self, site_code: impl Into<String>) -> Self {
         self.site_code = Some(site_code.into());
         self
     }
-    /// Sets `site_name`.
+    /// Sets `site_name`
     pub fn site_name(mut self, site_name: impl Into<String>) -> Self {
         self.site_name = Some(site_name.into());
         self
     }
-    /// Sets `station_name`.
+    /// Sets `station_name`
     pub fn station_name(mut self, station_name: impl Into<String>) -> Self {
         self.station_name = Some(station_name.into());
         self
     }
-    /// Sets `station_phone`.
+    /// Sets `station_phone` (sensitive: redacted in `Debug`)
     pub fn station_phone(mut self, station_phone: impl Into<String>) -> Self {
         self.station_phone = Some(station_phone.into());
         self
     }
-    /// Sets `third_party_company`.
+    /// Sets `third_party_company`
     pub fn third_party_company(
         mut self,
         third_party_company: impl Into<String>,
@@ -612,12 +612,12 @@ impl Trace {
         self.third_party_company = Some(third_party_company.into());
         self
     }
-    /// Sets `third_sort_code`.
+    /// Sets `third_sort_code`
     pub fn third_sort_code(mut self, third_sort_code: impl Into<String>) -> Self {
         self.third_sort_code = Some(third_sort_code.into());
         self
     }
-    /// Sets `time`.
+    /// Sets `time`
     pub fn time(mut self, time: impl Into<String>) -> Self {
         self.time = Some(time.into());
         self

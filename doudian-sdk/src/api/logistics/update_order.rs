@@ -70,47 +70,47 @@ impl LogisticsUpdateOrderRequest {
             weight: Default::default(),
         }
     }
-    /// Sets `extra`.
+    /// Sets `extra`. Example: `1`
     pub fn extra(mut self, extra: impl Into<String>) -> Self {
         self.extra = Some(extra.into());
         self
     }
-    /// Sets `items`.
+    /// Sets `items`
     pub fn items(mut self, items: Vec<Item>) -> Self {
         self.items = items;
         self
     }
-    /// Sets `receiver_info`.
+    /// Sets `receiver_info` (sensitive: redacted in `Debug`)
     pub fn receiver_info(mut self, receiver_info: ReceiverInfo) -> Self {
         self.receiver_info = Some(receiver_info);
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`. Example: `1`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `sender_info`.
+    /// Sets `sender_info`
     pub fn sender_info(mut self, sender_info: SenderInfo) -> Self {
         self.sender_info = Some(sender_info);
         self
     }
-    /// Sets `user_id`.
+    /// Sets `user_id`. Example: `1`
     pub fn user_id(mut self, user_id: i64) -> Self {
         self.user_id = Some(user_id);
         self
     }
-    /// Sets `volume`.
+    /// Sets `volume`. Example: `1,2,3`
     pub fn volume(mut self, volume: impl Into<String>) -> Self {
         self.volume = Some(volume.into());
         self
     }
-    /// Sets `warehouse`.
+    /// Sets `warehouse`
     pub fn warehouse(mut self, warehouse: Warehouse) -> Self {
         self.warehouse = Some(warehouse);
         self
     }
-    /// Sets `weight`.
+    /// Sets `weight`. Example: `20`
     pub fn weight(mut self, weight: i64) -> Self {
         self.weight = Some(weight);
         self
@@ -201,32 +201,32 @@ impl Address {
             street_name: Default::default(),
         }
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `detail_address`.
+    /// Sets `detail_address` (sensitive: redacted in `Debug`)
     pub fn detail_address(mut self, detail_address: impl Into<String>) -> Self {
         self.detail_address = Some(detail_address.into());
         self
     }
-    /// Sets `district_code`.
+    /// Sets `district_code`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `street_name`.
+    /// Sets `street_name`
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
         self
@@ -261,17 +261,17 @@ impl Contact {
             phone: Default::default(),
         }
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `phone`.
+    /// Sets `phone` (sensitive: redacted in `Debug`)
     pub fn phone(mut self, phone: impl Into<String>) -> Self {
         self.phone = Some(phone.into());
         self
@@ -321,7 +321,7 @@ impl SenderInfo {
             contact: Default::default(),
         }
     }
-    /// Sets `contact`.
+    /// Sets `contact` (sensitive: redacted in `Debug`)
     pub fn contact(mut self, contact: Contact) -> Self {
         self.contact = Some(contact);
         self
@@ -344,7 +344,7 @@ impl Warehouse {
             wh_order_no: Default::default(),
         }
     }
-    /// Sets `wh_order_no`.
+    /// Sets `wh_order_no`
     pub fn wh_order_no(mut self, wh_order_no: impl Into<String>) -> Self {
         self.wh_order_no = Some(wh_order_no.into());
         self

@@ -52,57 +52,57 @@ impl LogisticsUpdateTerminalOrderRequest {
             weight_times: Default::default(),
         }
     }
-    /// Sets `bizType`.
+    /// Sets `bizType`
     pub fn biz_type(mut self, biz_type: impl Into<String>) -> Self {
         self.biz_type = Some(biz_type.into());
         self
     }
-    /// Sets `cabinetAddress`.
+    /// Sets `cabinetAddress`
     pub fn cabinet_address(mut self, cabinet_address: CabinetAddress) -> Self {
         self.cabinet_address = Some(cabinet_address);
         self
     }
-    /// Sets `cabinetLatitude`.
+    /// Sets `cabinetLatitude`
     pub fn cabinet_latitude(mut self, cabinet_latitude: impl Into<String>) -> Self {
         self.cabinet_latitude = Some(cabinet_latitude.into());
         self
     }
-    /// Sets `cabinetLongitude`.
+    /// Sets `cabinetLongitude`
     pub fn cabinet_longitude(mut self, cabinet_longitude: impl Into<String>) -> Self {
         self.cabinet_longitude = Some(cabinet_longitude.into());
         self
     }
-    /// Sets `cabinetName`.
+    /// Sets `cabinetName`
     pub fn cabinet_name(mut self, cabinet_name: impl Into<String>) -> Self {
         self.cabinet_name = Some(cabinet_name.into());
         self
     }
-    /// Sets `cabinetNum`.
+    /// Sets `cabinetNum`
     pub fn cabinet_num(mut self, cabinet_num: impl Into<String>) -> Self {
         self.cabinet_num = Some(cabinet_num.into());
         self
     }
-    /// Sets `operationTime`.
+    /// Sets `operationTime`
     pub fn operation_time(mut self, operation_time: impl Into<String>) -> Self {
         self.operation_time = Some(operation_time.into());
         self
     }
-    /// Sets `orderId`.
+    /// Sets `orderId`
     pub fn order_id(mut self, order_id: impl Into<String>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
-    /// Sets `requestId`.
+    /// Sets `requestId`
     pub fn request_id(mut self, request_id: impl Into<String>) -> Self {
         self.request_id = Some(request_id.into());
         self
     }
-    /// Sets `terminalInfo`.
+    /// Sets `terminalInfo`
     pub fn terminal_info(mut self, terminal_info: TerminalInfo) -> Self {
         self.terminal_info = Some(terminal_info);
         self
     }
-    /// Sets `weightTimes`.
+    /// Sets `weightTimes`
     pub fn weight_times(mut self, weight_times: i64) -> Self {
         self.weight_times = Some(weight_times);
         self
@@ -160,52 +160,52 @@ impl CabinetAddress {
             street_name: Default::default(),
         }
     }
-    /// Sets `cityCode`.
+    /// Sets `cityCode`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `cityName`.
+    /// Sets `cityName`
     pub fn city_name(mut self, city_name: impl Into<String>) -> Self {
         self.city_name = Some(city_name.into());
         self
     }
-    /// Sets `countryCode`.
+    /// Sets `countryCode`
     pub fn country_code(mut self, country_code: impl Into<String>) -> Self {
         self.country_code = Some(country_code.into());
         self
     }
-    /// Sets `detailAddress`.
+    /// Sets `detailAddress`
     pub fn detail_address(mut self, detail_address: impl Into<String>) -> Self {
         self.detail_address = Some(detail_address.into());
         self
     }
-    /// Sets `districtCode`.
+    /// Sets `districtCode`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `districtName`.
+    /// Sets `districtName`
     pub fn district_name(mut self, district_name: impl Into<String>) -> Self {
         self.district_name = Some(district_name.into());
         self
     }
-    /// Sets `provinceCode`.
+    /// Sets `provinceCode`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `provinceName`.
+    /// Sets `provinceName`
     pub fn province_name(mut self, province_name: impl Into<String>) -> Self {
         self.province_name = Some(province_name.into());
         self
     }
-    /// Sets `streetCode`.
+    /// Sets `streetCode`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `streetName`.
+    /// Sets `streetName`
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
         self
@@ -243,37 +243,37 @@ impl TerminalInfo {
             weight_info: Default::default(),
         }
     }
-    /// Sets `courierName`.
+    /// Sets `courierName`
     pub fn courier_name(mut self, courier_name: impl Into<String>) -> Self {
         self.courier_name = Some(courier_name.into());
         self
     }
-    /// Sets `courierTel`.
+    /// Sets `courierTel`
     pub fn courier_tel(mut self, courier_tel: impl Into<String>) -> Self {
         self.courier_tel = Some(courier_tel.into());
         self
     }
-    /// Sets `express`.
+    /// Sets `express`
     pub fn express(mut self, express: impl Into<String>) -> Self {
         self.express = Some(express.into());
         self
     }
-    /// Sets `operatorName`.
+    /// Sets `operatorName`
     pub fn operator_name(mut self, operator_name: impl Into<String>) -> Self {
         self.operator_name = Some(operator_name.into());
         self
     }
-    /// Sets `operatorPhone`.
+    /// Sets `operatorPhone`
     pub fn operator_phone(mut self, operator_phone: impl Into<String>) -> Self {
         self.operator_phone = Some(operator_phone.into());
         self
     }
-    /// Sets `waybillCode`.
+    /// Sets `waybillCode`
     pub fn waybill_code(mut self, waybill_code: impl Into<String>) -> Self {
         self.waybill_code = Some(waybill_code.into());
         self
     }
-    /// Sets `weightInfo`.
+    /// Sets `weightInfo`
     pub fn weight_info(mut self, weight_info: WeightInfo) -> Self {
         self.weight_info = Some(weight_info);
         self
@@ -329,67 +329,67 @@ impl WeightInfo {
             width: Default::default(),
         }
     }
-    /// Sets `actualWeight`.
+    /// Sets `actualWeight`
     pub fn actual_weight(mut self, actual_weight: i64) -> Self {
         self.actual_weight = Some(actual_weight);
         self
     }
-    /// Sets `bulkyRatio`.
+    /// Sets `bulkyRatio`
     pub fn bulky_ratio(mut self, bulky_ratio: i64) -> Self {
         self.bulky_ratio = Some(bulky_ratio);
         self
     }
-    /// Sets `bulkyWeight`.
+    /// Sets `bulkyWeight`
     pub fn bulky_weight(mut self, bulky_weight: i64) -> Self {
         self.bulky_weight = Some(bulky_weight);
         self
     }
-    /// Sets `chargedType`.
+    /// Sets `chargedType`
     pub fn charged_type(mut self, charged_type: i64) -> Self {
         self.charged_type = Some(charged_type);
         self
     }
-    /// Sets `chargedWeight`.
+    /// Sets `chargedWeight`
     pub fn charged_weight(mut self, charged_weight: i64) -> Self {
         self.charged_weight = Some(charged_weight);
         self
     }
-    /// Sets `height`.
+    /// Sets `height`
     pub fn height(mut self, height: f64) -> Self {
         self.height = Some(height);
         self
     }
-    /// Sets `insuredFee`.
+    /// Sets `insuredFee`
     pub fn insured_fee(mut self, insured_fee: i64) -> Self {
         self.insured_fee = Some(insured_fee);
         self
     }
-    /// Sets `length`.
+    /// Sets `length`
     pub fn length(mut self, length: f64) -> Self {
         self.length = Some(length);
         self
     }
-    /// Sets `packageFee`.
+    /// Sets `packageFee`
     pub fn package_fee(mut self, package_fee: i64) -> Self {
         self.package_fee = Some(package_fee);
         self
     }
-    /// Sets `site`.
+    /// Sets `site`
     pub fn site(mut self, site: impl Into<String>) -> Self {
         self.site = Some(site.into());
         self
     }
-    /// Sets `sumFee`.
+    /// Sets `sumFee`
     pub fn sum_fee(mut self, sum_fee: i64) -> Self {
         self.sum_fee = Some(sum_fee);
         self
     }
-    /// Sets `traceType`.
+    /// Sets `traceType`
     pub fn trace_type(mut self, trace_type: impl Into<String>) -> Self {
         self.trace_type = Some(trace_type.into());
         self
     }
-    /// Sets `width`.
+    /// Sets `width`
     pub fn width(mut self, width: f64) -> Self {
         self.width = Some(width);
         self

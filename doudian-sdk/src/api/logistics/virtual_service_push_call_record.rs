@@ -157,52 +157,52 @@ impl LogisticsVirtualServicePushCallRecordRequest {
             tel_y: Default::default(),
         }
     }
-    /// Sets `area_code`.
+    /// Sets `area_code`
     pub fn area_code(mut self, area_code: impl Into<String>) -> Self {
         self.area_code = Some(area_code.into());
         self
     }
-    /// Sets `collect_num_time`.
+    /// Sets `collect_num_time`
     pub fn collect_num_time(mut self, collect_num_time: impl Into<String>) -> Self {
         self.collect_num_time = Some(collect_num_time.into());
         self
     }
-    /// Sets `ext`.
+    /// Sets `ext`
     pub fn ext(mut self, ext: impl Into<String>) -> Self {
         self.ext = Some(ext.into());
         self
     }
-    /// Sets `record_url`.
+    /// Sets `record_url`
     pub fn record_url(mut self, record_url: impl Into<String>) -> Self {
         self.record_url = Some(record_url.into());
         self
     }
-    /// Sets `release_cause`.
+    /// Sets `release_cause`
     pub fn release_cause(mut self, release_cause: impl Into<String>) -> Self {
         self.release_cause = Some(release_cause.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `ringing_record_url`.
+    /// Sets `ringing_record_url`
     pub fn ringing_record_url(mut self, ringing_record_url: impl Into<String>) -> Self {
         self.ringing_record_url = Some(ringing_record_url.into());
         self
     }
-    /// Sets `sub_id`.
+    /// Sets `sub_id`
     pub fn sub_id(mut self, sub_id: impl Into<String>) -> Self {
         self.sub_id = Some(sub_id.into());
         self
     }
-    /// Sets `tel_xext`.
+    /// Sets `tel_xext`
     pub fn tel_xext(mut self, tel_xext: impl Into<String>) -> Self {
         self.tel_xext = Some(tel_xext.into());
         self
     }
-    /// Sets `tel_y`.
+    /// Sets `tel_y`
     pub fn tel_y(mut self, tel_y: impl Into<String>) -> Self {
         self.tel_y = Some(tel_y.into());
         self

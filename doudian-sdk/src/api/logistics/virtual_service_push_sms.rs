@@ -106,27 +106,27 @@ impl LogisticsVirtualServicePushSmsRequest {
             tel_xext: Default::default(),
         }
     }
-    /// Sets `area_code`.
+    /// Sets `area_code`
     pub fn area_code(mut self, area_code: impl Into<String>) -> Self {
         self.area_code = Some(area_code.into());
         self
     }
-    /// Sets `ext`.
+    /// Sets `ext`
     pub fn ext(mut self, ext: impl Into<String>) -> Self {
         self.ext = Some(ext.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `sub_id`.
+    /// Sets `sub_id`
     pub fn sub_id(mut self, sub_id: impl Into<String>) -> Self {
         self.sub_id = Some(sub_id.into());
         self
     }
-    /// Sets `tel_xext`.
+    /// Sets `tel_xext`
     pub fn tel_xext(mut self, tel_xext: impl Into<String>) -> Self {
         self.tel_xext = Some(tel_xext.into());
         self

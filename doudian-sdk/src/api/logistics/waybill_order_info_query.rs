@@ -25,12 +25,12 @@ impl LogisticsWaybillOrderInfoQueryRequest {
             waybill_code: Default::default(),
         }
     }
-    /// Sets `express_company`.
+    /// Sets `express_company`
     pub fn express_company(mut self, express_company: impl Into<String>) -> Self {
         self.express_company = Some(express_company.into());
         self
     }
-    /// Sets `waybill_code`.
+    /// Sets `waybill_code`
     pub fn waybill_code(mut self, waybill_code: impl Into<String>) -> Self {
         self.waybill_code = Some(waybill_code.into());
         self

@@ -47,37 +47,37 @@ impl MarketingQueryShopCouponListRequest {
             status: Default::default(),
         }
     }
-    /// Sets `conpon_name`.
+    /// Sets `conpon_name`
     pub fn conpon_name(mut self, conpon_name: impl Into<String>) -> Self {
         self.conpon_name = Some(conpon_name.into());
         self
     }
-    /// Sets `content_type`.
+    /// Sets `content_type`
     pub fn content_type(mut self, content_type: i64) -> Self {
         self.content_type = Some(content_type);
         self
     }
-    /// Sets `coupon_id`.
+    /// Sets `coupon_id`
     pub fn coupon_id(mut self, coupon_id: impl Into<String>) -> Self {
         self.coupon_id = Some(coupon_id.into());
         self
     }
-    /// Sets `coupon_type`.
+    /// Sets `coupon_type`
     pub fn coupon_type(mut self, coupon_type: i64) -> Self {
         self.coupon_type = Some(coupon_type);
         self
     }
-    /// Sets `max_start_apply_time`.
+    /// Sets `max_start_apply_time`
     pub fn max_start_apply_time(mut self, max_start_apply_time: i64) -> Self {
         self.max_start_apply_time = Some(max_start_apply_time);
         self
     }
-    /// Sets `min_start_apply_time`.
+    /// Sets `min_start_apply_time`
     pub fn min_start_apply_time(mut self, min_start_apply_time: i64) -> Self {
         self.min_start_apply_time = Some(min_start_apply_time);
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i64) -> Self {
         self.status = Some(status);
         self

@@ -26,7 +26,7 @@ impl MaterialBatchUploadImageSyncRequest {
             need_distinct: Default::default(),
         }
     }
-    /// Sets `need_distinct`.
+    /// Sets `need_distinct`
     pub fn need_distinct(mut self, need_distinct: bool) -> Self {
         self.need_distinct = Some(need_distinct);
         self

@@ -28,7 +28,7 @@ impl MaterialCreateFolderRequest {
             parent_folder_id: Default::default(),
         }
     }
-    /// Sets `parent_folder_id`.
+    /// Sets `parent_folder_id`
     pub fn parent_folder_id(mut self, parent_folder_id: impl Into<String>) -> Self {
         self.parent_folder_id = Some(parent_folder_id.into());
         self

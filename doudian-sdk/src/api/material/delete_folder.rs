@@ -23,7 +23,7 @@ impl MaterialDeleteFolderRequest {
             folder_ids: Default::default(),
         }
     }
-    /// Sets `folder_ids`.
+    /// Sets `folder_ids`
     pub fn folder_ids(mut self, folder_ids: Vec<String>) -> Self {
         self.folder_ids = folder_ids;
         self

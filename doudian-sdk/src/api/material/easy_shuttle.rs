@@ -38,12 +38,12 @@ impl MaterialEasyShuttleRequest {
             only_material: Default::default(),
         }
     }
-    /// Sets `create_time_end`.
+    /// Sets `create_time_end`
     pub fn create_time_end(mut self, create_time_end: impl Into<String>) -> Self {
         self.create_time_end = Some(create_time_end.into());
         self
     }
-    /// Sets `only_material`.
+    /// Sets `only_material`
     pub fn only_material(mut self, only_material: bool) -> Self {
         self.only_material = Some(only_material);
         self

@@ -28,12 +28,12 @@ impl MaterialEditFolderRequest {
             to_folder_id: Default::default(),
         }
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `to_folder_id`.
+    /// Sets `to_folder_id`
     pub fn to_folder_id(mut self, to_folder_id: impl Into<String>) -> Self {
         self.to_folder_id = Some(to_folder_id.into());
         self

@@ -28,12 +28,12 @@ impl MaterialEditMaterialRequest {
             to_folder_id: Default::default(),
         }
     }
-    /// Sets `material_name`.
+    /// Sets `material_name`
     pub fn material_name(mut self, material_name: impl Into<String>) -> Self {
         self.material_name = Some(material_name.into());
         self
     }
-    /// Sets `to_folder_id`.
+    /// Sets `to_folder_id`
     pub fn to_folder_id(mut self, to_folder_id: impl Into<String>) -> Self {
         self.to_folder_id = Some(to_folder_id.into());
         self

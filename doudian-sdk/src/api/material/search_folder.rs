@@ -47,32 +47,32 @@ impl MaterialSearchFolderRequest {
             parent_folder_id: Default::default(),
         }
     }
-    /// Sets `create_time_end`.
+    /// Sets `create_time_end`
     pub fn create_time_end(mut self, create_time_end: impl Into<String>) -> Self {
         self.create_time_end = Some(create_time_end.into());
         self
     }
-    /// Sets `create_time_start`.
+    /// Sets `create_time_start`
     pub fn create_time_start(mut self, create_time_start: impl Into<String>) -> Self {
         self.create_time_start = Some(create_time_start.into());
         self
     }
-    /// Sets `folder_id`.
+    /// Sets `folder_id`
     pub fn folder_id(mut self, folder_id: impl Into<String>) -> Self {
         self.folder_id = Some(folder_id.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `operate_status`.
+    /// Sets `operate_status`
     pub fn operate_status(mut self, operate_status: Vec<i32>) -> Self {
         self.operate_status = operate_status;
         self
     }
-    /// Sets `parent_folder_id`.
+    /// Sets `parent_folder_id`
     pub fn parent_folder_id(mut self, parent_folder_id: impl Into<String>) -> Self {
         self.parent_folder_id = Some(parent_folder_id.into());
         self

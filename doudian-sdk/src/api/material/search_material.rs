@@ -57,62 +57,62 @@ impl MaterialSearchMaterialRequest {
             page_size: Default::default(),
         }
     }
-    /// Sets `audit_status`.
+    /// Sets `audit_status`
     pub fn audit_status(mut self, audit_status: Vec<i32>) -> Self {
         self.audit_status = audit_status;
         self
     }
-    /// Sets `create_time_end`.
+    /// Sets `create_time_end`
     pub fn create_time_end(mut self, create_time_end: impl Into<String>) -> Self {
         self.create_time_end = Some(create_time_end.into());
         self
     }
-    /// Sets `create_time_start`.
+    /// Sets `create_time_start`
     pub fn create_time_start(mut self, create_time_start: impl Into<String>) -> Self {
         self.create_time_start = Some(create_time_start.into());
         self
     }
-    /// Sets `folder_id`.
+    /// Sets `folder_id`
     pub fn folder_id(mut self, folder_id: impl Into<String>) -> Self {
         self.folder_id = Some(folder_id.into());
         self
     }
-    /// Sets `material_id`.
+    /// Sets `material_id`
     pub fn material_id(mut self, material_id: impl Into<String>) -> Self {
         self.material_id = Some(material_id.into());
         self
     }
-    /// Sets `material_id_list`.
+    /// Sets `material_id_list`
     pub fn material_id_list(mut self, material_id_list: Vec<String>) -> Self {
         self.material_id_list = material_id_list;
         self
     }
-    /// Sets `material_name`.
+    /// Sets `material_name`
     pub fn material_name(mut self, material_name: impl Into<String>) -> Self {
         self.material_name = Some(material_name.into());
         self
     }
-    /// Sets `material_type`.
+    /// Sets `material_type`
     pub fn material_type(mut self, material_type: Vec<String>) -> Self {
         self.material_type = material_type;
         self
     }
-    /// Sets `operate_status`.
+    /// Sets `operate_status`
     pub fn operate_status(mut self, operate_status: Vec<i32>) -> Self {
         self.operate_status = operate_status;
         self
     }
-    /// Sets `order_type`.
+    /// Sets `order_type`
     pub fn order_type(mut self, order_type: i32) -> Self {
         self.order_type = Some(order_type);
         self
     }
-    /// Sets `page_num`.
+    /// Sets `page_num`
     pub fn page_num(mut self, page_num: i32) -> Self {
         self.page_num = Some(page_num);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i32) -> Self {
         self.page_size = Some(page_size);
         self

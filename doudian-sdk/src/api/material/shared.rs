@@ -45,12 +45,12 @@ impl Material {
             url: Default::default(),
         }
     }
-    /// Sets `file_uri`.
+    /// Sets `file_uri`
     pub fn file_uri(mut self, file_uri: impl Into<String>) -> Self {
         self.file_uri = Some(file_uri.into());
         self
     }
-    /// Sets `url`.
+    /// Sets `url`
     pub fn url(mut self, url: impl Into<String>) -> Self {
         self.url = Some(url.into());
         self

@@ -44,17 +44,23 @@ impl MaterialUploadImageSyncRequest {
             url: Default::default(),
         }
     }
-    /// Sets `file_uri`.
+    /// Sets The store URI of bytes uploaded after `open.materialToken`.
+    ///
+    /// `file_uri`
     pub fn file_uri(mut self, file_uri: impl Into<String>) -> Self {
         self.file_uri = Some(file_uri.into());
         self
     }
-    /// Sets `need_distinct`.
+    /// Sets `true` returns an existing approved image with the same content instead of creating a copy.
+    ///
+    /// `need_distinct`
     pub fn need_distinct(mut self, need_distinct: bool) -> Self {
         self.need_distinct = Some(need_distinct);
         self
     }
-    /// Sets `url`.
+    /// Sets A publicly reachable image URL. One of `url` and `file_uri` is required; `url` wins when both are set.
+    ///
+    /// `url`
     pub fn url(mut self, url: impl Into<String>) -> Self {
         self.url = Some(url.into());
         self

@@ -38,12 +38,12 @@ impl MaterialUploadImageSyncForIsvRequest {
             url: Default::default(),
         }
     }
-    /// Sets `file_uri`.
+    /// Sets `file_uri`
     pub fn file_uri(mut self, file_uri: impl Into<::serde_json::Value>) -> Self {
         self.file_uri = file_uri.into();
         self
     }
-    /// Sets `url`.
+    /// Sets `url`
     pub fn url(mut self, url: impl Into<String>) -> Self {
         self.url = Some(url.into());
         self

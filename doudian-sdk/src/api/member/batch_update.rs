@@ -76,32 +76,32 @@ impl MemberInfo {
             union_id: Default::default(),
         }
     }
-    /// Sets `integral`.
+    /// Sets `integral`
     pub fn integral(mut self, integral: i64) -> Self {
         self.integral = Some(integral);
         self
     }
-    /// Sets `level`.
+    /// Sets `level`
     pub fn level(mut self, level: i64) -> Self {
         self.level = Some(level);
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `pointCent`.
+    /// Sets `pointCent`
     pub fn point_cent(mut self, point_cent: i64) -> Self {
         self.point_cent = Some(point_cent);
         self
     }
-    /// Sets `unbind`.
+    /// Sets `unbind`
     pub fn unbind(mut self, unbind: bool) -> Self {
         self.unbind = Some(unbind);
         self
     }
-    /// Sets `union_id`.
+    /// Sets `union_id`
     pub fn union_id(mut self, union_id: impl Into<String>) -> Self {
         self.union_id = Some(union_id.into());
         self

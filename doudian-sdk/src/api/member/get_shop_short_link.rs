@@ -31,17 +31,17 @@ impl MemberGetShopShortLinkRequest {
             product_id: Default::default(),
         }
     }
-    /// Sets `coupon_meta_id`.
+    /// Sets `coupon_meta_id`
     pub fn coupon_meta_id(mut self, coupon_meta_id: impl Into<String>) -> Self {
         self.coupon_meta_id = Some(coupon_meta_id.into());
         self
     }
-    /// Sets `order_id`.
+    /// Sets `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self

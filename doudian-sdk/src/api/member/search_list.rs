@@ -35,27 +35,27 @@ impl MemberSearchListRequest {
             start_time: Default::default(),
         }
     }
-    /// Sets `app_id`.
+    /// Sets `app_id`
     pub fn app_id(mut self, app_id: impl Into<String>) -> Self {
         self.app_id = Some(app_id.into());
         self
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`
     pub fn end_time(mut self, end_time: impl Into<String>) -> Self {
         self.end_time = Some(end_time.into());
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i32) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i32) -> Self {
         self.size = Some(size);
         self
     }
-    /// Sets `start_time`.
+    /// Sets `start_time`
     pub fn start_time(mut self, start_time: impl Into<String>) -> Self {
         self.start_time = Some(start_time.into());
         self

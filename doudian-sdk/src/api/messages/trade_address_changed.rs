@@ -2,6 +2,14 @@
 // Source: api-spec/messages.json
 
 //! Push message `TradeAddressChanged` (tag 105) and its nested types.
+#[deprecated(
+    note = "the objects of push message `TradeAddressChanged` and of other methods are now one type: `api::model::Address`"
+)]
+pub type AddrStruct = crate::api::model::Address;
+pub use crate::api::model::City;
+pub use crate::api::model::Province;
+pub use crate::api::model::Street;
+pub use crate::api::model::Town;
 /// Push message `TradeAddressChanged` (tag 105): The receiver's name, phone or address of an order changed, for example after the merchant accepted the buyer's change request. If the order has not shipped yet, a handler updates the warehouse and reprints the label.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/114>.
@@ -15,7 +23,7 @@ pub struct TradeAddressChanged {
     /// The new address: province, city, town and street with their ids, and the detail.
     ///
     /// `addr_struct` (sensitive: redacted in `Debug`)
-    pub addr_struct: Option<AddrStruct>,
+    pub addr_struct: Option<crate::api::model::Address>,
     /// The receiver's name, encrypted.
     ///
     /// `encrypt_name` (sensitive: redacted in `Debug`)
@@ -74,75 +82,6 @@ impl ::std::fmt::Debug for TradeAddressChanged {
             .field("update_time", &self.update_time)
             .finish()
     }
-}
-/// An object inside push message `TradeAddressChanged`.
-#[derive(Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct AddrStruct {
-    /// `city`
-    pub city: Option<City>,
-    /// The street address.
-    ///
-    /// `detail` (sensitive: redacted in `Debug`)
-    pub detail: Option<String>,
-    /// The street address, encrypted: `order.batchDecrypt` reveals it.
-    ///
-    /// `encrypt_detail` (sensitive: redacted in `Debug`)
-    pub encrypt_detail: Option<String>,
-    /// `province`
-    pub province: Option<Province>,
-    /// `street`
-    pub street: Option<Street>,
-    /// `town`
-    pub town: Option<Town>,
-}
-impl ::std::fmt::Debug for AddrStruct {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("AddrStruct")
-            .field("city", &self.city)
-            .field("detail", &crate::secret::Redacted(&self.detail))
-            .field("encrypt_detail", &crate::secret::Redacted(&self.encrypt_detail))
-            .field("province", &self.province)
-            .field("street", &self.street)
-            .field("town", &self.town)
-            .finish()
-    }
-}
-/// An object inside push message `TradeAddressChanged`.
-#[derive(Clone, Default, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct City {
-    /// `id`
-    pub id: Option<String>,
-    /// `name`
-    pub name: Option<String>,
-}
-/// An object inside push message `TradeAddressChanged`.
-#[derive(Clone, Default, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct Province {
-    /// `id`
-    pub id: Option<String>,
-    /// `name`
-    pub name: Option<String>,
-}
-/// An object inside push message `TradeAddressChanged`.
-#[derive(Clone, Default, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct Street {
-    /// `id`
-    pub id: Option<String>,
-    /// `name`
-    pub name: Option<String>,
-}
-/// An object inside push message `TradeAddressChanged`.
-#[derive(Clone, Default, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct Town {
-    /// `id`
-    pub id: Option<String>,
-    /// `name`
-    pub name: Option<String>,
 }
 #[doc(hidden)]
 mod wire;

@@ -28,7 +28,7 @@ impl MicroappGetStaticFileUrlBatchRequest {
             bucket_name: Default::default(),
         }
     }
-    /// Sets `bucket_name`.
+    /// Sets `bucket_name`
     pub fn bucket_name(mut self, bucket_name: impl Into<String>) -> Self {
         self.bucket_name = Some(bucket_name.into());
         self

@@ -31,17 +31,17 @@ impl MicroappUpdateStaticFileMetaRequest {
             store_type: Default::default(),
         }
     }
-    /// Sets `file_size`.
+    /// Sets `file_size`
     pub fn file_size(mut self, file_size: i64) -> Self {
         self.file_size = Some(file_size);
         self
     }
-    /// Sets `material_id`.
+    /// Sets `material_id`
     pub fn material_id(mut self, material_id: impl Into<String>) -> Self {
         self.material_id = Some(material_id.into());
         self
     }
-    /// Sets `store_type`.
+    /// Sets `store_type`
     pub fn store_type(mut self, store_type: i32) -> Self {
         self.store_type = Some(store_type);
         self

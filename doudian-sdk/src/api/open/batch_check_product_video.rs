@@ -22,7 +22,7 @@ impl OpenBatchCheckProductVideoRequest {
             product_video_check_list: Default::default(),
         }
     }
-    /// Sets `product_video_check_list`.
+    /// Sets `product_video_check_list`
     pub fn product_video_check_list(
         mut self,
         product_video_check_list: Vec<ProductVideoCheck>,
@@ -59,12 +59,12 @@ impl ProductVideoCheck {
             vid: Default::default(),
         }
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `vid`.
+    /// Sets `vid`
     pub fn vid(mut self, vid: impl Into<String>) -> Self {
         self.vid = Some(vid.into());
         self

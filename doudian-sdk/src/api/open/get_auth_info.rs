@@ -25,7 +25,7 @@ impl OpenGetAuthInfoRequest {
             auth_subject_type: Default::default(),
         }
     }
-    /// Sets `auth_subject_type`.
+    /// Sets `auth_subject_type`
     pub fn auth_subject_type(mut self, auth_subject_type: impl Into<String>) -> Self {
         self.auth_subject_type = Some(auth_subject_type.into());
         self

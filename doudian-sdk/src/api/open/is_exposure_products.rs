@@ -22,7 +22,7 @@ impl OpenIsExposureProductsRequest {
             product_id_list: Default::default(),
         }
     }
-    /// Sets `product_id_list`.
+    /// Sets `product_id_list`
     pub fn product_id_list(mut self, product_id_list: Vec<i64>) -> Self {
         self.product_id_list = product_id_list;
         self

@@ -35,17 +35,19 @@ impl OpenMaterialTokenRequest {
             store_keys_array_json: Default::default(),
         }
     }
-    /// Sets `biz_type`.
+    /// Sets `biz_type`
     pub fn biz_type(mut self, biz_type: i32) -> Self {
         self.biz_type = Some(biz_type);
         self
     }
-    /// Sets `file_extension`.
+    /// Sets The files' extension, with its dot (`.png`).
+    ///
+    /// `file_extension`
     pub fn file_extension(mut self, file_extension: impl Into<String>) -> Self {
         self.file_extension = Some(file_extension.into());
         self
     }
-    /// Sets `store_keys_array_json`.
+    /// Sets `store_keys_array_json`
     pub fn store_keys_array_json(
         mut self,
         store_keys_array_json: impl Into<String>,

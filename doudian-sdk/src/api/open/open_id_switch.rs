@@ -25,7 +25,7 @@ impl OpenOpenIdSwitchRequest {
             open_id_type: Default::default(),
         }
     }
-    /// Sets `open_id_type`.
+    /// Sets `open_id_type`
     pub fn open_id_type(mut self, open_id_type: i32) -> Self {
         self.open_id_type = Some(open_id_type);
         self

@@ -31,7 +31,7 @@ impl OpenCloudDdpAddShopRequest {
             history_days: Default::default(),
         }
     }
-    /// Sets `history_days`.
+    /// Sets `history_days`
     pub fn history_days(mut self, history_days: i64) -> Self {
         self.history_days = Some(history_days);
         self

@@ -41,17 +41,17 @@ impl OpenCloudDdpGetShopListRequest {
             start_modified: Default::default(),
         }
     }
-    /// Sets `end_modified`.
+    /// Sets `end_modified`
     pub fn end_modified(mut self, end_modified: i64) -> Self {
         self.end_modified = Some(end_modified);
         self
     }
-    /// Sets `filter_rules`.
+    /// Sets `filter_rules`
     pub fn filter_rules(mut self, filter_rules: Vec<i64>) -> Self {
         self.filter_rules = filter_rules;
         self
     }
-    /// Sets `instance_fuzzy_name`.
+    /// Sets `instance_fuzzy_name`
     pub fn instance_fuzzy_name(
         mut self,
         instance_fuzzy_name: impl Into<String>,
@@ -59,22 +59,22 @@ impl OpenCloudDdpGetShopListRequest {
         self.instance_fuzzy_name = Some(instance_fuzzy_name.into());
         self
     }
-    /// Sets `page_no`.
+    /// Sets `page_no`
     pub fn page_no(mut self, page_no: i64) -> Self {
         self.page_no = Some(page_no);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i64) -> Self {
         self.page_size = Some(page_size);
         self
     }
-    /// Sets `shop_id`.
+    /// Sets `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     pub fn shop_id(mut self, shop_id: impl Into<crate::ids::ShopId>) -> Self {
         self.shop_id = Some(shop_id.into());
         self
     }
-    /// Sets `start_modified`.
+    /// Sets `start_modified`
     pub fn start_modified(mut self, start_modified: i64) -> Self {
         self.start_modified = Some(start_modified);
         self

@@ -51,7 +51,7 @@ impl OpenCloudV1DeployTicketCreateRequest {
             volc_account_id: Default::default(),
         }
     }
-    /// Sets `cron_job_advanced_conf`.
+    /// Sets `cron_job_advanced_conf`
     pub fn cron_job_advanced_conf(
         mut self,
         cron_job_advanced_conf: CronJobAdvancedConf,
@@ -59,27 +59,27 @@ impl OpenCloudV1DeployTicketCreateRequest {
         self.cron_job_advanced_conf = Some(cron_job_advanced_conf);
         self
     }
-    /// Sets `max_surge`.
+    /// Sets `max_surge`
     pub fn max_surge(mut self, max_surge: i32) -> Self {
         self.max_surge = Some(max_surge);
         self
     }
-    /// Sets `max_unavailable`.
+    /// Sets `max_unavailable`
     pub fn max_unavailable(mut self, max_unavailable: i32) -> Self {
         self.max_unavailable = Some(max_unavailable);
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `upgrade_strategy`.
+    /// Sets `upgrade_strategy`
     pub fn upgrade_strategy(mut self, upgrade_strategy: i32) -> Self {
         self.upgrade_strategy = Some(upgrade_strategy);
         self
     }
-    /// Sets `volc_account_id`.
+    /// Sets `volc_account_id`
     pub fn volc_account_id(mut self, volc_account_id: i64) -> Self {
         self.volc_account_id = Some(volc_account_id);
         self
@@ -131,32 +131,32 @@ impl CronJobAdvancedConf {
             successful_jobs_history_limit: Default::default(),
         }
     }
-    /// Sets `active_deadline_seconds`.
+    /// Sets `active_deadline_seconds`
     pub fn active_deadline_seconds(mut self, active_deadline_seconds: i64) -> Self {
         self.active_deadline_seconds = Some(active_deadline_seconds);
         self
     }
-    /// Sets `backoff_limit`.
+    /// Sets `backoff_limit`
     pub fn backoff_limit(mut self, backoff_limit: i32) -> Self {
         self.backoff_limit = Some(backoff_limit);
         self
     }
-    /// Sets `completions`.
+    /// Sets `completions`
     pub fn completions(mut self, completions: i32) -> Self {
         self.completions = Some(completions);
         self
     }
-    /// Sets `failed_jobs_history_limit`.
+    /// Sets `failed_jobs_history_limit`
     pub fn failed_jobs_history_limit(mut self, failed_jobs_history_limit: i32) -> Self {
         self.failed_jobs_history_limit = Some(failed_jobs_history_limit);
         self
     }
-    /// Sets `parallelism`.
+    /// Sets `parallelism`
     pub fn parallelism(mut self, parallelism: i32) -> Self {
         self.parallelism = Some(parallelism);
         self
     }
-    /// Sets `successful_jobs_history_limit`.
+    /// Sets `successful_jobs_history_limit`
     pub fn successful_jobs_history_limit(
         mut self,
         successful_jobs_history_limit: i32,

@@ -25,7 +25,7 @@ impl OpenCloudV1DeployTicketRollbackRequest {
             volc_account_id: Default::default(),
         }
     }
-    /// Sets `volc_account_id`.
+    /// Sets `volc_account_id`
     pub fn volc_account_id(mut self, volc_account_id: i64) -> Self {
         self.volc_account_id = Some(volc_account_id);
         self

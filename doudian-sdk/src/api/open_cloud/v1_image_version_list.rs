@@ -41,27 +41,27 @@ impl OpenCloudV1ImageVersionListRequest {
             volc_account_id: Default::default(),
         }
     }
-    /// Sets `cs_id`.
+    /// Sets `cs_id`
     pub fn cs_id(mut self, cs_id: impl Into<String>) -> Self {
         self.cs_id = Some(cs_id.into());
         self
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`
     pub fn end_time(mut self, end_time: i64) -> Self {
         self.end_time = Some(end_time);
         self
     }
-    /// Sets `start_time`.
+    /// Sets `start_time`
     pub fn start_time(mut self, start_time: i64) -> Self {
         self.start_time = Some(start_time);
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i32) -> Self {
         self.status = Some(status);
         self
     }
-    /// Sets `volc_account_id`.
+    /// Sets `volc_account_id`
     pub fn volc_account_id(mut self, volc_account_id: i64) -> Self {
         self.volc_account_id = Some(volc_account_id);
         self

@@ -31,17 +31,17 @@ impl OpptyProductApplyRequest {
             type_: Default::default(),
         }
     }
-    /// Sets `clue_id`.
+    /// Sets `clue_id`
     pub fn clue_id(mut self, clue_id: i32) -> Self {
         self.clue_id = Some(clue_id);
         self
     }
-    /// Sets `origin`.
+    /// Sets `origin`
     pub fn origin(mut self, origin: impl Into<String>) -> Self {
         self.origin = Some(origin.into());
         self
     }
-    /// Sets `product_ids`.
+    /// Sets `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
     pub fn product_ids(
         mut self,
         product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
@@ -49,7 +49,7 @@ impl OpptyProductApplyRequest {
         self.product_ids = product_ids.into_iter().map(Into::into).collect();
         self
     }
-    /// Sets `type`.
+    /// Sets `type`
     pub fn type_(mut self, type_: impl Into<String>) -> Self {
         self.type_ = Some(type_.into());
         self

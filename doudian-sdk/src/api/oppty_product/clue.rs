@@ -22,7 +22,7 @@ impl OpptyProductClueRequest {
             oppty_clue_type: Default::default(),
         }
     }
-    /// Sets `oppty_clue_type`.
+    /// Sets `oppty_clue_type`
     pub fn oppty_clue_type(mut self, oppty_clue_type: impl Into<String>) -> Self {
         self.oppty_clue_type = Some(oppty_clue_type.into());
         self

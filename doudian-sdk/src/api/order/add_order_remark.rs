@@ -43,12 +43,16 @@ impl OrderAddOrderRemarkRequest {
             star: Default::default(),
         }
     }
-    /// Sets `is_add_star`.
+    /// Sets `true` to set the flag in `star` as well.
+    ///
+    /// `is_add_star`
     pub fn is_add_star(mut self, is_add_star: impl Into<String>) -> Self {
         self.is_add_star = Some(is_add_star.into());
         self
     }
-    /// Sets `star`.
+    /// Sets The flag colour, 0 to 5: 0 grey, 1 purple, 2 cyan, 3 green, 4 orange, 5 red.
+    ///
+    /// `star`
     pub fn star(mut self, star: impl Into<String>) -> Self {
         self.star = Some(star.into());
         self

@@ -25,7 +25,7 @@ impl OrderAddressAppliedSwitchRequest {
             review_type: Default::default(),
         }
     }
-    /// Sets `review_type`.
+    /// Sets `review_type`
     pub fn review_type(mut self, review_type: i64) -> Self {
         self.review_type = Some(review_type);
         self

@@ -41,17 +41,17 @@ impl OrderAddressModifyRequest {
             post_tel: Default::default(),
         }
     }
-    /// Sets `post_addr`.
+    /// Sets `post_addr` (sensitive: redacted in `Debug`)
     pub fn post_addr(mut self, post_addr: PostAddr) -> Self {
         self.post_addr = Some(post_addr);
         self
     }
-    /// Sets `post_receiver`.
+    /// Sets `post_receiver` (sensitive: redacted in `Debug`). Example: `艾一一`
     pub fn post_receiver(mut self, post_receiver: impl Into<String>) -> Self {
         self.post_receiver = Some(post_receiver.into());
         self
     }
-    /// Sets `post_tel`.
+    /// Sets `post_tel` (sensitive: redacted in `Debug`). Example: `12312341234`
     pub fn post_tel(mut self, post_tel: impl Into<String>) -> Self {
         self.post_tel = Some(post_tel.into());
         self
@@ -82,12 +82,12 @@ impl City {
             name: Default::default(),
         }
     }
-    /// Sets `id`.
+    /// Sets `id`
     pub fn id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(id.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
@@ -134,32 +134,32 @@ impl PostAddr {
             town: Default::default(),
         }
     }
-    /// Sets `address_detail`.
+    /// Sets `address_detail` (sensitive: redacted in `Debug`). Example: `互联网金融`
     pub fn address_detail(mut self, address_detail: impl Into<String>) -> Self {
         self.address_detail = Some(address_detail.into());
         self
     }
-    /// Sets `city`.
+    /// Sets `city`
     pub fn city(mut self, city: City) -> Self {
         self.city = Some(city);
         self
     }
-    /// Sets `land_mark`.
+    /// Sets `land_mark`. Example: `空`
     pub fn land_mark(mut self, land_mark: impl Into<String>) -> Self {
         self.land_mark = Some(land_mark.into());
         self
     }
-    /// Sets `province`.
+    /// Sets `province`
     pub fn province(mut self, province: Province) -> Self {
         self.province = Some(province);
         self
     }
-    /// Sets `street`.
+    /// Sets `street`
     pub fn street(mut self, street: Street) -> Self {
         self.street = Some(street);
         self
     }
-    /// Sets `town`.
+    /// Sets `town`
     pub fn town(mut self, town: Town) -> Self {
         self.town = Some(town);
         self
@@ -182,12 +182,12 @@ impl Province {
             name: Default::default(),
         }
     }
-    /// Sets `id`.
+    /// Sets `id`
     pub fn id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(id.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
@@ -210,12 +210,12 @@ impl Street {
             name: Default::default(),
         }
     }
-    /// Sets `id`.
+    /// Sets `id`
     pub fn id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(id.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
@@ -238,12 +238,12 @@ impl Town {
             name: Default::default(),
         }
     }
-    /// Sets `id`.
+    /// Sets `id`
     pub fn id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(id.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self

@@ -25,12 +25,12 @@ impl OrderBatchBindSerialNumberRequest {
             bind_scene: Default::default(),
         }
     }
-    /// Sets `bind_list`.
+    /// Sets `bind_list`
     pub fn bind_list(mut self, bind_list: Vec<Bind>) -> Self {
         self.bind_list = bind_list;
         self
     }
-    /// Sets `bind_scene`.
+    /// Sets `bind_scene`. Example: `1`
     pub fn bind_scene(mut self, bind_scene: i32) -> Self {
         self.bind_scene = Some(bind_scene);
         self
@@ -75,12 +75,12 @@ impl Bind {
             sku_order_id: Default::default(),
         }
     }
-    /// Sets `serial_no_list`.
+    /// Sets `serial_no_list`
     pub fn serial_no_list(mut self, serial_no_list: Vec<SerialNo>) -> Self {
         self.serial_no_list = serial_no_list;
         self
     }
-    /// Sets `shop_order_id`.
+    /// Sets `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6940658920780535662`
     pub fn shop_order_id(
         mut self,
         shop_order_id: impl Into<crate::ids::OrderId>,
@@ -88,7 +88,7 @@ impl Bind {
         self.shop_order_id = Some(shop_order_id.into());
         self
     }
-    /// Sets `sku_order_id`.
+    /// Sets `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6940658920780535662`
     pub fn sku_order_id(mut self, sku_order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.sku_order_id = Some(sku_order_id.into());
         self
@@ -124,12 +124,12 @@ impl SerialNo {
             value: Default::default(),
         }
     }
-    /// Sets `key`.
+    /// Sets `key`. Example: `SN`
     pub fn key(mut self, key: impl Into<String>) -> Self {
         self.key = Some(key.into());
         self
     }
-    /// Sets `value`.
+    /// Sets `value`. Example: `{1,2}`
     pub fn value(mut self, value: Vec<String>) -> Self {
         self.value = value;
         self

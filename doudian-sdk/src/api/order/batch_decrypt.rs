@@ -35,17 +35,17 @@ impl OrderBatchDecryptRequest {
             need_virtual_phone: Default::default(),
         }
     }
-    /// Sets `account_id`.
+    /// Sets `account_id`. Example: `dy1001`
     pub fn account_id(mut self, account_id: impl Into<String>) -> Self {
         self.account_id = Some(account_id.into());
         self
     }
-    /// Sets `account_type`.
+    /// Sets `account_type`. Example: `main_account`
     pub fn account_type(mut self, account_type: impl Into<String>) -> Self {
         self.account_type = Some(account_type.into());
         self
     }
-    /// Sets `need_virtual_phone`.
+    /// Sets `need_virtual_phone`. Example: `1`
     pub fn need_virtual_phone(mut self, need_virtual_phone: i64) -> Self {
         self.need_virtual_phone = Some(need_virtual_phone);
         self

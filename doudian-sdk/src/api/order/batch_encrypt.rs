@@ -26,7 +26,7 @@ impl OrderBatchEncryptRequest {
             sensitive_scene: Default::default(),
         }
     }
-    /// Sets `sensitive_scene`.
+    /// Sets `sensitive_scene`
     pub fn sensitive_scene(mut self, sensitive_scene: impl Into<String>) -> Self {
         self.sensitive_scene = Some(sensitive_scene.into());
         self

@@ -35,7 +35,7 @@ impl OrderDeliverTimeChangeConfirmRequest {
             reject_reason: Default::default(),
         }
     }
-    /// Sets `reject_reason`.
+    /// Sets `reject_reason`
     pub fn reject_reason(mut self, reject_reason: impl Into<String>) -> Self {
         self.reject_reason = Some(reject_reason.into());
         self

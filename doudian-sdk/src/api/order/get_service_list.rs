@@ -54,37 +54,39 @@ impl OrderGetServiceListRequest {
             status: Default::default(),
         }
     }
-    /// Sets `order`.
+    /// Sets `order`
     pub fn order(mut self, order: impl Into<String>) -> Self {
         self.order = Some(order.into());
         self
     }
-    /// Sets `order_by`.
+    /// Sets `order_by`
     pub fn order_by(mut self, order_by: impl Into<String>) -> Self {
         self.order_by = Some(order_by.into());
         self
     }
-    /// Sets `order_id`.
+    /// Sets Only the requests of this order.
+    ///
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i32) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `service_id`.
+    /// Sets `service_id`
     pub fn service_id(mut self, service_id: i64) -> Self {
         self.service_id = Some(service_id);
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i32) -> Self {
         self.size = Some(size);
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i32) -> Self {
         self.status = Some(status);
         self

@@ -68,22 +68,22 @@ impl OrderGetSettleBillDetailRequest {
             product_id: Default::default(),
         }
     }
-    /// Sets `flow_type`.
+    /// Sets `flow_type`
     pub fn flow_type(mut self, flow_type: impl Into<String>) -> Self {
         self.flow_type = Some(flow_type.into());
         self
     }
-    /// Sets `order_id`.
+    /// Sets `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
-    /// Sets `pay_type`.
+    /// Sets `pay_type`
     pub fn pay_type(mut self, pay_type: impl Into<String>) -> Self {
         self.pay_type = Some(pay_type.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self

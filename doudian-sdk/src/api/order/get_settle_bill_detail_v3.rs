@@ -46,47 +46,47 @@ impl OrderGetSettleBillDetailV3Request {
             time_type: Default::default(),
         }
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`
     pub fn end_time(mut self, end_time: impl Into<String>) -> Self {
         self.end_time = Some(end_time.into());
         self
     }
-    /// Sets `flow_type`.
+    /// Sets `flow_type`
     pub fn flow_type(mut self, flow_type: impl Into<String>) -> Self {
         self.flow_type = Some(flow_type.into());
         self
     }
-    /// Sets `order_id`.
+    /// Sets `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
-    /// Sets `pay_type`.
+    /// Sets `pay_type`
     pub fn pay_type(mut self, pay_type: impl Into<String>) -> Self {
         self.pay_type = Some(pay_type.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i64) -> Self {
         self.size = Some(size);
         self
     }
-    /// Sets `start_index`.
+    /// Sets `start_index`
     pub fn start_index(mut self, start_index: impl Into<String>) -> Self {
         self.start_index = Some(start_index.into());
         self
     }
-    /// Sets `start_time`.
+    /// Sets `start_time`
     pub fn start_time(mut self, start_time: impl Into<String>) -> Self {
         self.start_time = Some(start_time.into());
         self
     }
-    /// Sets `time_type`.
+    /// Sets `time_type`
     pub fn time_type(mut self, time_type: impl Into<String>) -> Self {
         self.time_type = Some(time_type.into());
         self
@@ -144,8 +144,8 @@ pub struct Data {
     pub order_id: Option<crate::ids::OrderId>,
     /// `order_time`
     pub order_time: Option<String>,
-    /// `order_type`
-    pub order_type: Option<String>,
+    /// `order_type`: a [`OrderType`](crate::codes::OrderType) code
+    pub order_type: Option<crate::codes::OrderType>,
     /// `other_sharing_amount`
     pub other_sharing_amount: Option<i64>,
     /// `packing_amount`

@@ -46,47 +46,47 @@ impl OrderGetShopAccountItemRequest {
             time_type: Default::default(),
         }
     }
-    /// Sets `account_type`.
+    /// Sets `account_type`
     pub fn account_type(mut self, account_type: i32) -> Self {
         self.account_type = Some(account_type);
         self
     }
-    /// Sets `biz_type`.
+    /// Sets `biz_type`
     pub fn biz_type(mut self, biz_type: i32) -> Self {
         self.biz_type = Some(biz_type);
         self
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`
     pub fn end_time(mut self, end_time: impl Into<String>) -> Self {
         self.end_time = Some(end_time.into());
         self
     }
-    /// Sets `order_id`.
+    /// Sets `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i32) -> Self {
         self.size = Some(size);
         self
     }
-    /// Sets `start_index`.
+    /// Sets `start_index`
     pub fn start_index(mut self, start_index: impl Into<String>) -> Self {
         self.start_index = Some(start_index.into());
         self
     }
-    /// Sets `start_time`.
+    /// Sets `start_time`
     pub fn start_time(mut self, start_time: impl Into<String>) -> Self {
         self.start_time = Some(start_time.into());
         self
     }
-    /// Sets `time_type`.
+    /// Sets `time_type`
     pub fn time_type(mut self, time_type: i32) -> Self {
         self.time_type = Some(time_type);
         self
@@ -166,8 +166,8 @@ pub struct Data {
     pub fund_flow_desc: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub order_id: Option<crate::ids::OrderId>,
-    /// `order_type`
-    pub order_type: Option<i32>,
+    /// `order_type`: a [`OrderType`](crate::codes::OrderType) code
+    pub order_type: Option<crate::codes::OrderType>,
     /// `order_type_desc`
     pub order_type_desc: Option<String>,
     /// `other_sharing_amount`

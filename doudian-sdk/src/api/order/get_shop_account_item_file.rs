@@ -25,12 +25,12 @@ impl OrderGetShopAccountItemFileRequest {
             start_date: Default::default(),
         }
     }
-    /// Sets `end_date`.
+    /// Sets `end_date`
     pub fn end_date(mut self, end_date: impl Into<String>) -> Self {
         self.end_date = Some(end_date.into());
         self
     }
-    /// Sets `start_date`.
+    /// Sets `start_date`
     pub fn start_date(mut self, start_date: impl Into<String>) -> Self {
         self.start_date = Some(start_date.into());
         self

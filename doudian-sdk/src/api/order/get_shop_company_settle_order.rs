@@ -68,12 +68,12 @@ impl OrderGetShopCompanySettleOrderRequest {
             pay_type: Default::default(),
         }
     }
-    /// Sets `order_id`.
+    /// Sets `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
-    /// Sets `pay_type`.
+    /// Sets `pay_type`
     pub fn pay_type(mut self, pay_type: impl Into<String>) -> Self {
         self.pay_type = Some(pay_type.into());
         self
@@ -140,8 +140,8 @@ pub struct Data {
     pub order_id: Option<crate::ids::OrderId>,
     /// `order_time`
     pub order_time: Option<String>,
-    /// `order_type`
-    pub order_type: Option<String>,
+    /// `order_type`: a [`OrderType`](crate::codes::OrderType) code
+    pub order_type: Option<crate::codes::OrderType>,
     /// `other_sharing_amount`
     pub other_sharing_amount: Option<i64>,
     /// `other_sharing_amount_explain`

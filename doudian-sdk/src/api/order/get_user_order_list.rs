@@ -21,8 +21,8 @@ pub struct OrderGetUserOrderListRequest {
     pub open_id: String,
     /// `open_id_type` (required)
     pub open_id_type: String,
-    /// `order_status`
-    pub order_status: Option<String>,
+    /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
+    pub order_status: Option<crate::codes::OrderStatus>,
     /// `page` (required)
     pub page: i64,
     /// `size` (required)
@@ -46,18 +46,21 @@ impl OrderGetUserOrderListRequest {
             order_status: Default::default(),
         }
     }
-    /// Sets `create_time_end`.
+    /// Sets `create_time_end`
     pub fn create_time_end(mut self, create_time_end: i64) -> Self {
         self.create_time_end = Some(create_time_end);
         self
     }
-    /// Sets `create_time_start`.
+    /// Sets `create_time_start`
     pub fn create_time_start(mut self, create_time_start: i64) -> Self {
         self.create_time_start = Some(create_time_start);
         self
     }
-    /// Sets `order_status`.
-    pub fn order_status(mut self, order_status: impl Into<String>) -> Self {
+    /// Sets `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
+    pub fn order_status(
+        mut self,
+        order_status: impl Into<crate::codes::OrderStatus>,
+    ) -> Self {
         self.order_status = Some(order_status.into());
         self
     }

@@ -21,8 +21,8 @@ pub struct OrderInvoiceListRequest {
     pub order_field: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub order_id: Option<crate::ids::OrderId>,
-    /// `order_status`
-    pub order_status: Option<String>,
+    /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
+    pub order_status: Option<crate::codes::OrderStatus>,
     /// `page_no`
     pub page_no: Option<i32>,
     /// `page_size`
@@ -47,47 +47,50 @@ impl OrderInvoiceListRequest {
             status: Default::default(),
         }
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`
     pub fn end_time(mut self, end_time: i64) -> Self {
         self.end_time = Some(end_time);
         self
     }
-    /// Sets `order_by`.
+    /// Sets `order_by`
     pub fn order_by(mut self, order_by: impl Into<String>) -> Self {
         self.order_by = Some(order_by.into());
         self
     }
-    /// Sets `order_field`.
+    /// Sets `order_field`
     pub fn order_field(mut self, order_field: impl Into<String>) -> Self {
         self.order_field = Some(order_field.into());
         self
     }
-    /// Sets `order_id`.
+    /// Sets `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
-    /// Sets `order_status`.
-    pub fn order_status(mut self, order_status: impl Into<String>) -> Self {
+    /// Sets `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
+    pub fn order_status(
+        mut self,
+        order_status: impl Into<crate::codes::OrderStatus>,
+    ) -> Self {
         self.order_status = Some(order_status.into());
         self
     }
-    /// Sets `page_no`.
+    /// Sets `page_no`
     pub fn page_no(mut self, page_no: i32) -> Self {
         self.page_no = Some(page_no);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i32) -> Self {
         self.page_size = Some(page_size);
         self
     }
-    /// Sets `start_time`.
+    /// Sets `start_time`
     pub fn start_time(mut self, start_time: i64) -> Self {
         self.start_time = Some(start_time);
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i32) -> Self {
         self.status = Some(status);
         self

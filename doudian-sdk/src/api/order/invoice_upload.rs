@@ -28,17 +28,17 @@ impl OrderInvoiceUploadRequest {
             upload_file: Default::default(),
         }
     }
-    /// Sets `FileBytes`.
+    /// Sets `FileBytes`
     pub fn file_bytes(mut self, file_bytes: Vec<i32>) -> Self {
         self.file_bytes = file_bytes;
         self
     }
-    /// Sets `order_id`.
+    /// Sets `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
-    /// Sets `upload_file`.
+    /// Sets `upload_file`
     pub fn upload_file(mut self, upload_file: impl Into<String>) -> Self {
         self.upload_file = Some(upload_file.into());
         self

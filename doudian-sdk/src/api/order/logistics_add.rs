@@ -73,52 +73,70 @@ impl OrderLogisticsAddRequest {
             store_id: Default::default(),
         }
     }
-    /// Sets `address_id`.
+    /// Sets The sender address, from the shop's address book.
+    ///
+    /// `address_id`
     pub fn address_id(mut self, address_id: i64) -> Self {
         self.address_id = Some(address_id);
         self
     }
-    /// Sets `after_sale_address_id`.
+    /// Sets The return address (address book id) shown to buyers who send goods back.
+    ///
+    /// `after_sale_address_id`
     pub fn after_sale_address_id(mut self, after_sale_address_id: i64) -> Self {
         self.after_sale_address_id = Some(after_sale_address_id);
         self
     }
-    /// Sets `company`.
+    /// Sets The carrier's name (informational).
+    ///
+    /// `company`
     pub fn company(mut self, company: impl Into<String>) -> Self {
         self.company = Some(company.into());
         self
     }
-    /// Sets `company_code`.
+    /// Sets The carrier's code from `order.logisticsCompanyList` (`yuantong`, `yunda`...).
+    ///
+    /// `company_code`
     pub fn company_code(mut self, company_code: impl Into<String>) -> Self {
         self.company_code = Some(company_code.into());
         self
     }
-    /// Sets `is_refund_reject`.
+    /// Sets `true` ships an order whose buyer has asked for a refund, refusing the request; otherwise such an order is not shipped.
+    ///
+    /// `is_refund_reject`
     pub fn is_refund_reject(mut self, is_refund_reject: bool) -> Self {
         self.is_refund_reject = Some(is_refund_reject);
         self
     }
-    /// Sets `is_reject_refund`.
+    /// Sets Another spelling of `is_refund_reject`.
+    ///
+    /// `is_reject_refund`
     pub fn is_reject_refund(mut self, is_reject_refund: bool) -> Self {
         self.is_reject_refund = Some(is_reject_refund);
         self
     }
-    /// Sets `logistics_code`.
+    /// Sets The tracking number.
+    ///
+    /// `logistics_code`
     pub fn logistics_code(mut self, logistics_code: impl Into<String>) -> Self {
         self.logistics_code = Some(logistics_code.into());
         self
     }
-    /// Sets `logistics_id`.
+    /// Sets Deprecated numeric carrier id; send `company_code`.
+    ///
+    /// `logistics_id`
     pub fn logistics_id(mut self, logistics_id: i64) -> Self {
         self.logistics_id = Some(logistics_id);
         self
     }
-    /// Sets `serial_number_list`.
+    /// Sets Serial numbers (IMEI...) of the goods, for categories that require them.
+    ///
+    /// `serial_number_list`
     pub fn serial_number_list(mut self, serial_number_list: Vec<String>) -> Self {
         self.serial_number_list = serial_number_list;
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self

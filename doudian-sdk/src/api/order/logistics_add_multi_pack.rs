@@ -57,32 +57,32 @@ impl OrderLogisticsAddMultiPackRequest {
             store_id: Default::default(),
         }
     }
-    /// Sets `address_id`.
+    /// Sets `address_id`
     pub fn address_id(mut self, address_id: impl Into<String>) -> Self {
         self.address_id = Some(address_id.into());
         self
     }
-    /// Sets `after_sale_address_id`.
+    /// Sets `after_sale_address_id`
     pub fn after_sale_address_id(mut self, after_sale_address_id: i64) -> Self {
         self.after_sale_address_id = Some(after_sale_address_id);
         self
     }
-    /// Sets `is_refund_reject`.
+    /// Sets `is_refund_reject`
     pub fn is_refund_reject(mut self, is_refund_reject: bool) -> Self {
         self.is_refund_reject = Some(is_refund_reject);
         self
     }
-    /// Sets `is_reject_refund`.
+    /// Sets `is_reject_refund`
     pub fn is_reject_refund(mut self, is_reject_refund: bool) -> Self {
         self.is_reject_refund = Some(is_reject_refund);
         self
     }
-    /// Sets `serial_number_list`.
+    /// Sets `serial_number_list`
     pub fn serial_number_list(mut self, serial_number_list: Vec<String>) -> Self {
         self.serial_number_list = serial_number_list;
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self
@@ -159,17 +159,19 @@ impl Pack {
             logistics_id: Default::default(),
         }
     }
-    /// Sets `company`.
+    /// Sets `company`
     pub fn company(mut self, company: impl Into<String>) -> Self {
         self.company = Some(company.into());
         self
     }
-    /// Sets `company_code`.
+    /// Sets The carrier's code from `order.logisticsCompanyList` (`yuantong`, `yunda`...).
+    ///
+    /// `company_code`
     pub fn company_code(mut self, company_code: impl Into<String>) -> Self {
         self.company_code = Some(company_code.into());
         self
     }
-    /// Sets `logistics_id`.
+    /// Sets `logistics_id`
     pub fn logistics_id(mut self, logistics_id: impl Into<String>) -> Self {
         self.logistics_id = Some(logistics_id.into());
         self
@@ -217,17 +219,19 @@ impl ShippedOrderInfo {
             shipped_num: Default::default(),
         }
     }
-    /// Sets `bundle_list`.
+    /// Sets `bundle_list`
     pub fn bundle_list(mut self, bundle_list: Vec<Bundle>) -> Self {
         self.bundle_list = bundle_list;
         self
     }
-    /// Sets `shipped_item_ids`.
+    /// Sets `shipped_item_ids`
     pub fn shipped_item_ids(mut self, shipped_item_ids: Vec<String>) -> Self {
         self.shipped_item_ids = shipped_item_ids;
         self
     }
-    /// Sets `shipped_num`.
+    /// Sets How many of its items are in this parcel.
+    ///
+    /// `shipped_num`
     pub fn shipped_num(mut self, shipped_num: i64) -> Self {
         self.shipped_num = Some(shipped_num);
         self

@@ -49,32 +49,38 @@ impl OrderLogisticsEditRequest {
             store_id: Default::default(),
         }
     }
-    /// Sets `after_sale_address_id`.
+    /// Sets `after_sale_address_id`
     pub fn after_sale_address_id(mut self, after_sale_address_id: i64) -> Self {
         self.after_sale_address_id = Some(after_sale_address_id);
         self
     }
-    /// Sets `company`.
+    /// Sets `company`
     pub fn company(mut self, company: impl Into<String>) -> Self {
         self.company = Some(company.into());
         self
     }
-    /// Sets `company_code`.
+    /// Sets The carrier's code from `order.logisticsCompanyList` (`yuantong`, `yunda`...).
+    ///
+    /// `company_code`
     pub fn company_code(mut self, company_code: impl Into<String>) -> Self {
         self.company_code = Some(company_code.into());
         self
     }
-    /// Sets `logistics_code`.
+    /// Sets The new tracking number.
+    ///
+    /// `logistics_code`
     pub fn logistics_code(mut self, logistics_code: impl Into<String>) -> Self {
         self.logistics_code = Some(logistics_code.into());
         self
     }
-    /// Sets `logistics_id`.
+    /// Sets Deprecated numeric carrier id; send `company_code`.
+    ///
+    /// `logistics_id`
     pub fn logistics_id(mut self, logistics_id: i64) -> Self {
         self.logistics_id = Some(logistics_id);
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self

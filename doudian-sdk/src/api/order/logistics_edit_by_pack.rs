@@ -44,22 +44,22 @@ impl OrderLogisticsEditByPackRequest {
             store_id: Default::default(),
         }
     }
-    /// Sets `after_sale_address_id`.
+    /// Sets `after_sale_address_id`
     pub fn after_sale_address_id(mut self, after_sale_address_id: i64) -> Self {
         self.after_sale_address_id = Some(after_sale_address_id);
         self
     }
-    /// Sets `company_code`.
+    /// Sets `company_code`
     pub fn company_code(mut self, company_code: impl Into<String>) -> Self {
         self.company_code = Some(company_code.into());
         self
     }
-    /// Sets `logistics_id`.
+    /// Sets `logistics_id`
     pub fn logistics_id(mut self, logistics_id: impl Into<String>) -> Self {
         self.logistics_id = Some(logistics_id.into());
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self

@@ -22,7 +22,7 @@ impl OrderMergeV2Request {
             merge_list: Default::default(),
         }
     }
-    /// Sets `merge_list`.
+    /// Sets `merge_list`
     pub fn merge_list(mut self, merge_list: Vec<Merge>) -> Self {
         self.merge_list = merge_list;
         self
@@ -58,12 +58,12 @@ impl Merge {
             order_id: Default::default(),
         }
     }
-    /// Sets `open_address_id`.
+    /// Sets `open_address_id`. Example: `xxxxxxxxxx`
     pub fn open_address_id(mut self, open_address_id: impl Into<String>) -> Self {
         self.open_address_id = Some(open_address_id.into());
         self
     }
-    /// Sets `order_id`.
+    /// Sets `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `123123`
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self

@@ -66,6 +66,8 @@
 //! | `order.updatePostAmount` | [`OrderUpdatePostAmountRequest`](crate::api::order::OrderUpdatePostAmountRequest) → [`OrderUpdatePostAmountResponse`](crate::api::order::OrderUpdatePostAmountResponse) | write | — |
 //! | `order.uploadextrapackage` | [`OrderUploadextrapackageRequest`](crate::api::order::OrderUploadextrapackageRequest) → [`OrderUploadextrapackageResponse`](crate::api::order::OrderUploadextrapackageResponse) | write | — |
 pub mod shared;
+/// The domain types this group's methods return (defined in [`crate::api::model`]).
+pub use crate::api::model::{Address, Order, SkuOrder};
 pub mod address_applied_switch;
 pub use address_applied_switch::{
     OrderAddressAppliedSwitchRequest, OrderAddressAppliedSwitchResponse,

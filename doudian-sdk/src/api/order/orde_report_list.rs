@@ -56,7 +56,7 @@ impl AddRealMobileWhite {
             remark: Default::default(),
         }
     }
-    /// Sets `after_sale_id`.
+    /// Sets `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
     pub fn after_sale_id(
         mut self,
         after_sale_id: impl Into<crate::ids::AfterSaleId>,
@@ -64,12 +64,12 @@ impl AddRealMobileWhite {
         self.after_sale_id = Some(after_sale_id.into());
         self
     }
-    /// Sets `order_id`.
+    /// Sets `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self

@@ -26,7 +26,7 @@ impl OrderPackageProcessFailRequest {
             op: Default::default(),
         }
     }
-    /// Sets `op`.
+    /// Sets `op`
     pub fn op(mut self, op: Op) -> Self {
         self.op = Some(op);
         self

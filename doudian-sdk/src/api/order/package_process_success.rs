@@ -36,7 +36,7 @@ impl OrderPackageProcessSuccessRequest {
             op: Default::default(),
         }
     }
-    /// Sets `op`.
+    /// Sets `op`
     pub fn op(mut self, op: Op) -> Self {
         self.op = Some(op);
         self

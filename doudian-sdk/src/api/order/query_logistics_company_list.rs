@@ -22,7 +22,7 @@ impl OrderQueryLogisticsCompanyListRequest {
             shop_order_ids: Default::default(),
         }
     }
-    /// Sets `shop_order_ids`.
+    /// Sets `shop_order_ids`. Example: `[6918554369549276303,6918522115348698631]`
     pub fn shop_order_ids(mut self, shop_order_ids: Vec<String>) -> Self {
         self.shop_order_ids = shop_order_ids;
         self

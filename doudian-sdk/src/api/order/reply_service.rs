@@ -28,7 +28,7 @@ impl OrderReplyServiceRequest {
             evidence: Default::default(),
         }
     }
-    /// Sets `evidence`.
+    /// Sets `evidence`
     pub fn evidence(mut self, evidence: impl Into<String>) -> Self {
         self.evidence = Some(evidence.into());
         self

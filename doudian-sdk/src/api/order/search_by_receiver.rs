@@ -55,12 +55,12 @@ impl OrderSearchByReceiverRequest {
             create_time_start: Default::default(),
         }
     }
-    /// Sets `create_time_end`.
+    /// Sets `create_time_end`. Example: `1617355414`
     pub fn create_time_end(mut self, create_time_end: i64) -> Self {
         self.create_time_end = Some(create_time_end);
         self
     }
-    /// Sets `create_time_start`.
+    /// Sets `create_time_start`. Example: `1617355413`
     pub fn create_time_start(mut self, create_time_start: i64) -> Self {
         self.create_time_start = Some(create_time_start);
         self

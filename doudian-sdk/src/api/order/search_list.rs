@@ -2,14 +2,57 @@
 // Source: api-spec/groups/order.json
 
 //! `order.searchList`: its request, its response and their nested types.
-pub use super::shared::{
-    AccountInfo, AccountList, AddressTagUi, AfterSaleInfo, BundleSkuInfo, CardVoucher,
-    City, ContractInfo, CouponRight, DCarShopBizData, Detail, GivenProductActivityInfo,
-    Inventory, MaskPostAddr, Pic, PostAddr, PreAllocatedYunWarehouseInfo, Province,
-    QualityCheckInfo, RealYunWarehouseInfo, ShopOrderTagUi, SkuCustomizationInfo,
-    SkuOrderTagUi, SkuSpec, SkuYunWarehouseInfo, Spec, StoreAddress, StoreInfo, Street,
-    Text, Town, UserCoordinate, UserIdInfo, UserTagUi,
-};
+pub use crate::api::model::AccountInfo;
+pub use crate::api::model::AccountList;
+pub use crate::api::model::AddressTagUi;
+pub use crate::api::model::AfterSaleInfo;
+pub use crate::api::model::BundleSkuInfo;
+pub use crate::api::model::CardVoucher;
+pub use crate::api::model::City;
+pub use crate::api::model::ContractInfo;
+pub use crate::api::model::CouponRight;
+pub use crate::api::model::DCarShopBizData;
+pub use crate::api::model::Detail;
+pub use crate::api::model::GivenProductActivityInfo;
+pub use crate::api::model::Inventory;
+pub use crate::api::model::LogisticsInfo;
+#[deprecated(
+    note = "the objects of order.searchList and of other methods are now one type: `api::model::Address`"
+)]
+pub type MaskPostAddr = crate::api::model::Address;
+pub use crate::api::model::OrderPhase;
+pub use crate::api::model::Pic;
+#[deprecated(
+    note = "the objects of order.searchList and of other methods are now one type: `api::model::Address`"
+)]
+pub type PostAddr = crate::api::model::Address;
+pub use crate::api::model::PreAllocatedYunWarehouseInfo;
+pub use crate::api::model::ProductInfo;
+pub use crate::api::model::Province;
+pub use crate::api::model::QualityCheckInfo;
+pub use crate::api::model::RealYunWarehouseInfo;
+#[deprecated(
+    note = "the objects of order.searchList and of other methods are now one type: `api::model::Order`"
+)]
+pub type ShopOrder = crate::api::model::Order;
+pub use crate::api::model::ShopOrderTagUi;
+pub use crate::api::model::SkuCustomizationInfo;
+pub use crate::api::model::SkuOrder;
+pub use crate::api::model::SkuOrderTagUi;
+pub use crate::api::model::SkuSpec;
+pub use crate::api::model::SkuYunWarehouseInfo;
+pub use crate::api::model::Spec;
+#[deprecated(
+    note = "the objects of order.searchList and of other methods are now one type: `api::model::Address`"
+)]
+pub type StoreAddress = crate::api::model::Address;
+pub use crate::api::model::StoreInfo;
+pub use crate::api::model::Street;
+pub use crate::api::model::Text;
+pub use crate::api::model::Town;
+pub use crate::api::model::UserCoordinate;
+pub use crate::api::model::UserIdInfo;
+pub use crate::api::model::UserTagUi;
 /// `order.searchList` (订单列表查询): Lists the shop's orders that match the filters, newest first unless `order_asc`; each shop order holds its SKU orders. `create_time_start` or `update_time_start` is required, only the last 90 days can be searched and one filter reaches at most 50,000 orders, so an ERP polls in `update_time` windows with `order_by` `update_time`. Receiver name, phone and address arrive encrypted: decrypt them with `order.batchDecrypt`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -52,8 +95,8 @@ pub struct OrderSearchListRequest {
     ///
     /// `order_by`. Example: `create_time`
     pub order_by: Option<String>,
-    /// `order_type`. Example: `1`
-    pub order_type: Option<i64>,
+    /// `order_type`: a [`OrderType`](crate::codes::OrderType) code. Example: `1`
+    pub order_type: Option<crate::codes::OrderType>,
     /// Page number, from 0.
     ///
     /// `page` (required). Example: `0`
@@ -108,12 +151,12 @@ impl OrderSearchListRequest {
             update_time_start: Default::default(),
         }
     }
-    /// Sets `abnormal_order`.
+    /// Sets `abnormal_order`. Example: `1`
     pub fn abnormal_order(mut self, abnormal_order: i64) -> Self {
         self.abnormal_order = Some(abnormal_order);
         self
     }
-    /// Sets `after_sale_status_desc`.
+    /// Sets `after_sale_status_desc`. Example: `refund_success`
     pub fn after_sale_status_desc(
         mut self,
         after_sale_status_desc: impl Into<String>,
@@ -121,77 +164,95 @@ impl OrderSearchListRequest {
         self.after_sale_status_desc = Some(after_sale_status_desc.into());
         self
     }
-    /// Sets `b_type`.
+    /// Sets `b_type`. Example: `2`
     pub fn b_type(mut self, b_type: i64) -> Self {
         self.b_type = Some(b_type);
         self
     }
-    /// Sets `combine_status`.
+    /// Sets The status filter: at most one entry.
+    ///
+    /// `combine_status`
     pub fn combine_status(mut self, combine_status: Vec<CombineStatus>) -> Self {
         self.combine_status = combine_status;
         self
     }
-    /// Sets `create_time_end`.
+    /// Sets Placed at or before this time, Unix seconds.
+    ///
+    /// `create_time_end`. Example: `1617355413`
     pub fn create_time_end(mut self, create_time_end: i64) -> Self {
         self.create_time_end = Some(create_time_end);
         self
     }
-    /// Sets `create_time_start`.
+    /// Sets Placed at or after this time, Unix seconds.
+    ///
+    /// `create_time_start`. Example: `1617355413`
     pub fn create_time_start(mut self, create_time_start: i64) -> Self {
         self.create_time_start = Some(create_time_start);
         self
     }
-    /// Sets `fulfil_status`.
+    /// Sets `fulfil_status`. Example: `no_accept`
     pub fn fulfil_status(mut self, fulfil_status: impl Into<String>) -> Self {
         self.fulfil_status = Some(fulfil_status.into());
         self
     }
-    /// Sets `is_searchable`.
+    /// Sets `is_searchable`
     pub fn is_searchable(mut self, is_searchable: bool) -> Self {
         self.is_searchable = Some(is_searchable);
         self
     }
-    /// Sets `order_asc`.
+    /// Sets `true` for oldest first; newest first by default.
+    ///
+    /// `order_asc`. Example: `false`
     pub fn order_asc(mut self, order_asc: bool) -> Self {
         self.order_asc = Some(order_asc);
         self
     }
-    /// Sets `order_by`.
+    /// Sets The sort key: `create_time` (the default) or `update_time`.
+    ///
+    /// `order_by`. Example: `create_time`
     pub fn order_by(mut self, order_by: impl Into<String>) -> Self {
         self.order_by = Some(order_by.into());
         self
     }
-    /// Sets `order_type`.
-    pub fn order_type(mut self, order_type: i64) -> Self {
-        self.order_type = Some(order_type);
+    /// Sets `order_type`: a [`OrderType`](crate::codes::OrderType) code. Example: `1`
+    pub fn order_type(mut self, order_type: impl Into<crate::codes::OrderType>) -> Self {
+        self.order_type = Some(order_type.into());
         self
     }
-    /// Sets `presell_type`.
+    /// Sets `presell_type`. Example: `0`
     pub fn presell_type(mut self, presell_type: i64) -> Self {
         self.presell_type = Some(presell_type);
         self
     }
-    /// Sets `product`.
+    /// Sets A product id (digits only) or text of a product title.
+    ///
+    /// `product`. Example: `3473196049974326153`
     pub fn product(mut self, product: impl Into<String>) -> Self {
         self.product = Some(product.into());
         self
     }
-    /// Sets `tracking_no`.
+    /// Sets Only the orders shipped under this tracking number.
+    ///
+    /// `tracking_no`. Example: `435435`
     pub fn tracking_no(mut self, tracking_no: impl Into<String>) -> Self {
         self.tracking_no = Some(tracking_no.into());
         self
     }
-    /// Sets `trade_type`.
+    /// Sets `trade_type`. Example: `1`
     pub fn trade_type(mut self, trade_type: i64) -> Self {
         self.trade_type = Some(trade_type);
         self
     }
-    /// Sets `update_time_end`.
+    /// Sets Changed at or before this time, Unix seconds.
+    ///
+    /// `update_time_end`. Example: `1617355413`
     pub fn update_time_end(mut self, update_time_end: i64) -> Self {
         self.update_time_end = Some(update_time_end);
         self
     }
-    /// Sets `update_time_start`.
+    /// Sets Changed at or after this time, Unix seconds: the window for incremental sync.
+    ///
+    /// `update_time_start`. Example: `1617355413`
     pub fn update_time_start(mut self, update_time_start: i64) -> Self {
         self.update_time_start = Some(update_time_start);
         self
@@ -204,7 +265,7 @@ pub struct OrderSearchListResponse {
     /// `page`. Example: `1`
     pub page: Option<i64>,
     /// `shop_order_list`
-    pub shop_order_list: Vec<ShopOrder>,
+    pub shop_order_list: Vec<crate::api::model::Order>,
     /// `size`. Example: `20`
     pub size: Option<i64>,
     /// How many orders match, in all.
@@ -218,7 +279,7 @@ impl crate::request::Request for OrderSearchListRequest {
     type Response = OrderSearchListResponse;
 }
 impl crate::page::Paginated for OrderSearchListRequest {
-    type Item = ShopOrder;
+    type Item = crate::api::model::Order;
     const PAGE_BASE: i64 = 0i64;
     const MAX_PAGE_SIZE: Option<i64> = Some(100i64);
     fn page_number(&self) -> Option<i64> {
@@ -247,12 +308,14 @@ impl OrderSearchListRequest {
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CombineStatus {
-    /// `main_status`. Example: `103`
-    pub main_status: Option<String>,
+    /// `main_status` codes joined by `,`.
+    ///
+    /// `main_status`: [`MainStatus`](crate::codes::MainStatus) codes, sent joined by `,`. Example: `103`
+    pub main_status: Option<crate::codes::Joined<crate::codes::MainStatus>>,
     /// `order_status` codes joined by `,`, e.g. `2` for orders awaiting shipment.
     ///
-    /// `order_status`. Example: `1`
-    pub order_status: Option<String>,
+    /// `order_status`: [`OrderStatus`](crate::codes::OrderStatus) codes, sent joined by `,`. Example: `1`
+    pub order_status: Option<crate::codes::Joined<crate::codes::OrderStatus>>,
 }
 impl CombineStatus {
     /// A request with no parameters set (none is required).
@@ -262,827 +325,25 @@ impl CombineStatus {
             order_status: Default::default(),
         }
     }
-    /// Sets `main_status`.
-    pub fn main_status(mut self, main_status: impl Into<String>) -> Self {
+    /// Sets `main_status` codes joined by `,`.
+    ///
+    /// `main_status`: [`MainStatus`](crate::codes::MainStatus) codes, sent joined by `,`. Example: `103`
+    pub fn main_status(
+        mut self,
+        main_status: impl Into<crate::codes::Joined<crate::codes::MainStatus>>,
+    ) -> Self {
         self.main_status = Some(main_status.into());
         self
     }
-    /// Sets `order_status`.
-    pub fn order_status(mut self, order_status: impl Into<String>) -> Self {
+    /// Sets `order_status` codes joined by `,`, e.g. `2` for orders awaiting shipment.
+    ///
+    /// `order_status`: [`OrderStatus`](crate::codes::OrderStatus) codes, sent joined by `,`. Example: `1`
+    pub fn order_status(
+        mut self,
+        order_status: impl Into<crate::codes::Joined<crate::codes::OrderStatus>>,
+    ) -> Self {
         self.order_status = Some(order_status.into());
         self
-    }
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct LogisticsInfo {
-    /// `company`
-    pub company: Option<String>,
-    /// `company_name`
-    pub company_name: Option<String>,
-    /// `delivery_id`
-    pub delivery_id: Option<String>,
-    /// `guarantee_amount`
-    pub guarantee_amount: Option<i64>,
-    /// `hour_up_pickup_code`
-    pub hour_up_pickup_code: Option<String>,
-    /// `product_info`
-    pub product_info: Vec<ProductInfo>,
-    /// `ship_time`
-    pub ship_time: Option<i64>,
-    /// `tracking_no`
-    pub tracking_no: Option<String>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct OrderPhase {
-    /// `campaign_id`
-    pub campaign_id: Option<i64>,
-    /// `channel_payment_no`
-    pub channel_payment_no: Option<String>,
-    /// `current_phase`
-    pub current_phase: Option<i64>,
-    /// `current_phase_status_desc`
-    pub current_phase_status_desc: Option<String>,
-    /// `pay_success`
-    pub pay_success: Option<bool>,
-    /// `phase_close_time`
-    pub phase_close_time: Option<i64>,
-    /// `phase_open_time`
-    pub phase_open_time: Option<i64>,
-    /// `phase_order_amount`
-    pub phase_order_amount: Option<i64>,
-    /// `phase_order_id`
-    pub phase_order_id: Option<String>,
-    /// `phase_pay_amount`
-    pub phase_pay_amount: Option<i64>,
-    /// `phase_pay_time`
-    pub phase_pay_time: Option<i64>,
-    /// `phase_pay_type`
-    pub phase_pay_type: Option<i64>,
-    /// `phase_payable_price`
-    pub phase_payable_price: Option<i64>,
-    /// `phase_post_amount`
-    pub phase_post_amount: Option<i64>,
-    /// `phase_promotion_amount`
-    pub phase_promotion_amount: Option<i64>,
-    /// `phase_sum_amount`
-    pub phase_sum_amount: Option<i64>,
-    /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    pub sku_order_id: Option<crate::ids::OrderId>,
-    /// `sku_price`
-    pub sku_price: Option<i64>,
-    /// `total_phase`
-    pub total_phase: Option<i64>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ProductInfo {
-    /// `outer_sku_id`
-    pub outer_sku_id: Option<String>,
-    /// `price`
-    pub price: Option<i64>,
-    /// `product_count`
-    pub product_count: Option<i64>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `product_id_str`
-    pub product_id_str: Option<String>,
-    /// `product_name`
-    pub product_name: Option<String>,
-    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    pub sku_id: Option<crate::ids::SkuId>,
-    /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    pub sku_order_id: Option<crate::ids::OrderId>,
-    /// `sku_specs`
-    pub sku_specs: Vec<SkuSpec>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct ShopOrder {
-    /// `accept_order_status`
-    pub accept_order_status: Option<i64>,
-    /// `address_tag_ui`
-    pub address_tag_ui: Vec<AddressTagUi>,
-    /// `app_id`
-    pub app_id: Option<i64>,
-    /// `appointment_ship_time`
-    pub appointment_ship_time: Option<i64>,
-    /// `author_cost_amount`
-    pub author_cost_amount: Option<i64>,
-    /// `aweme_id`
-    pub aweme_id: Option<String>,
-    /// `b_type`
-    pub b_type: Option<i64>,
-    /// `b_type_desc`
-    pub b_type_desc: Option<String>,
-    /// `biz`
-    pub biz: Option<i64>,
-    /// `biz_desc`
-    pub biz_desc: Option<String>,
-    /// The buyer's message.
-    ///
-    /// `buyer_words`
-    pub buyer_words: Option<String>,
-    /// `cancel_reason`
-    pub cancel_reason: Option<String>,
-    /// `channel_payment_no`
-    pub channel_payment_no: Option<String>,
-    /// When the order was placed, Unix seconds.
-    ///
-    /// `create_time`
-    pub create_time: Option<i64>,
-    /// `d_car_shop_biz_data`
-    pub d_car_shop_biz_data: Option<DCarShopBizData>,
-    /// `doudian_open_id`
-    pub doudian_open_id: Option<String>,
-    /// `earliest_receipt_time`
-    pub earliest_receipt_time: Option<i64>,
-    /// `early_arrival`
-    pub early_arrival: Option<bool>,
-    /// The receiver's name, encrypted: `order.batchDecrypt` reveals it.
-    ///
-    /// `encrypt_post_receiver` (sensitive: redacted in `Debug`)
-    pub encrypt_post_receiver: Option<String>,
-    /// The receiver's phone, encrypted: `order.batchDecrypt` reveals it.
-    ///
-    /// `encrypt_post_tel` (sensitive: redacted in `Debug`)
-    pub encrypt_post_tel: Option<String>,
-    /// The time by which it should ship, Unix seconds.
-    ///
-    /// `exp_ship_time`
-    pub exp_ship_time: Option<i64>,
-    /// `finish_time`
-    pub finish_time: Option<i64>,
-    /// `greet_words`
-    pub greet_words: Option<String>,
-    /// `latest_receipt_time`
-    pub latest_receipt_time: Option<i64>,
-    /// The parcels shipped so far, with their tracking numbers.
-    ///
-    /// `logistics_info`
-    pub logistics_info: Vec<LogisticsInfo>,
-    /// `main_status`: a [`MainStatus`](crate::codes::MainStatus) code
-    pub main_status: Option<crate::codes::MainStatus>,
-    /// `main_status_desc`
-    pub main_status_desc: Option<String>,
-    /// `mask_pay_tel`
-    pub mask_pay_tel: Option<String>,
-    /// `mask_post_addr`
-    pub mask_post_addr: Option<MaskPostAddr>,
-    /// `mask_post_receiver`
-    pub mask_post_receiver: Option<String>,
-    /// `mask_post_tel`
-    pub mask_post_tel: Option<String>,
-    /// `modify_amount`
-    pub modify_amount: Option<i64>,
-    /// `modify_post_amount`
-    pub modify_post_amount: Option<i64>,
-    /// `only_platform_cost_amount`
-    pub only_platform_cost_amount: Option<i64>,
-    /// `open_address_id`
-    pub open_address_id: Option<String>,
-    /// `open_id`
-    pub open_id: Option<String>,
-    /// The order amount, in fen.
-    ///
-    /// `order_amount`
-    pub order_amount: Option<i64>,
-    /// `order_expire_time`
-    pub order_expire_time: Option<i64>,
-    /// The shop order id (父订单号): what order calls and shipping take as `order_id`.
-    ///
-    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    pub order_id: Option<crate::ids::OrderId>,
-    /// `order_level`
-    pub order_level: Option<i64>,
-    /// `order_phase_list`
-    pub order_phase_list: Vec<OrderPhase>,
-    /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    pub order_status: Option<crate::codes::OrderStatus>,
-    /// `order_status_desc`
-    pub order_status_desc: Option<String>,
-    /// `order_type`
-    pub order_type: Option<i64>,
-    /// `order_type_desc`
-    pub order_type_desc: Option<String>,
-    /// `packing_amount`
-    pub packing_amount: Option<i64>,
-    /// What the buyer paid, in fen, shipping included.
-    ///
-    /// `pay_amount`
-    pub pay_amount: Option<i64>,
-    /// `pay_tel` (sensitive: redacted in `Debug`)
-    pub pay_tel: Option<String>,
-    /// When it was paid, Unix seconds.
-    ///
-    /// `pay_time`
-    pub pay_time: Option<i64>,
-    /// `pay_type`
-    pub pay_type: Option<i64>,
-    /// `platform_cost_amount`
-    pub platform_cost_amount: Option<i64>,
-    /// `post_addr` (sensitive: redacted in `Debug`)
-    pub post_addr: Option<PostAddr>,
-    /// The shipping fee, in fen.
-    ///
-    /// `post_amount`
-    pub post_amount: Option<i64>,
-    /// `post_insurance_amount`
-    pub post_insurance_amount: Option<i64>,
-    /// `post_origin_amount`
-    pub post_origin_amount: Option<i64>,
-    /// `post_promotion_amount`
-    pub post_promotion_amount: Option<i64>,
-    /// `post_receiver` (sensitive: redacted in `Debug`)
-    pub post_receiver: Option<String>,
-    /// `post_tel` (sensitive: redacted in `Debug`)
-    pub post_tel: Option<String>,
-    /// `promise_info`
-    pub promise_info: Option<String>,
-    /// `promotion_amount`
-    pub promotion_amount: Option<i64>,
-    /// `promotion_pay_amount`
-    pub promotion_pay_amount: Option<i64>,
-    /// `promotion_platform_amount`
-    pub promotion_platform_amount: Option<i64>,
-    /// `promotion_redpack_amount`
-    pub promotion_redpack_amount: Option<i64>,
-    /// `promotion_redpack_platform_amount`
-    pub promotion_redpack_platform_amount: Option<i64>,
-    /// `promotion_redpack_talent_amount`
-    pub promotion_redpack_talent_amount: Option<i64>,
-    /// `promotion_shop_amount`
-    pub promotion_shop_amount: Option<i64>,
-    /// `promotion_talent_amount`
-    pub promotion_talent_amount: Option<i64>,
-    /// `receipt_date`
-    pub receipt_date: Option<String>,
-    /// `recommend_end_ship_time`
-    pub recommend_end_ship_time: Option<i64>,
-    /// `recommend_start_ship_time`
-    pub recommend_start_ship_time: Option<i64>,
-    /// `seller_remark_stars`
-    pub seller_remark_stars: Option<i64>,
-    /// The merchant's remark (`order.addOrderRemark`).
-    ///
-    /// `seller_words`
-    pub seller_words: Option<String>,
-    /// `serial_number_list`
-    pub serial_number_list: Vec<String>,
-    /// `ship_time`
-    pub ship_time: Option<i64>,
-    /// `shop_cost_amount`
-    pub shop_cost_amount: Option<i64>,
-    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    pub shop_id: Option<crate::ids::ShopId>,
-    /// `shop_name`
-    pub shop_name: Option<String>,
-    /// `shop_order_tag_ui`
-    pub shop_order_tag_ui: Vec<ShopOrderTagUi>,
-    /// The SKU orders (子订单), one per SKU bought.
-    ///
-    /// `sku_order_list`
-    pub sku_order_list: Vec<SkuOrder>,
-    /// `sub_b_type`
-    pub sub_b_type: Option<i64>,
-    /// `sub_b_type_desc`
-    pub sub_b_type_desc: Option<String>,
-    /// `supermarket_order_serial_no`
-    pub supermarket_order_serial_no: Option<String>,
-    /// `target_arrival_time`
-    pub target_arrival_time: Option<i64>,
-    /// `tax_amount`
-    pub tax_amount: Option<i64>,
-    /// `total_promotion_amount`
-    pub total_promotion_amount: Option<i64>,
-    /// `trade_type`
-    pub trade_type: Option<i64>,
-    /// `trade_type_desc`
-    pub trade_type_desc: Option<String>,
-    /// When it last changed, Unix seconds.
-    ///
-    /// `update_time`
-    pub update_time: Option<i64>,
-    /// `user_coordinate`
-    pub user_coordinate: Option<UserCoordinate>,
-    /// `user_icon`
-    pub user_icon: Option<String>,
-    /// `user_id_info`
-    pub user_id_info: Option<UserIdInfo>,
-    /// `user_nick_name`
-    pub user_nick_name: Option<String>,
-    /// `user_tag_ui`
-    pub user_tag_ui: Vec<UserTagUi>,
-}
-impl ::std::fmt::Debug for ShopOrder {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ShopOrder")
-            .field("accept_order_status", &self.accept_order_status)
-            .field("address_tag_ui", &self.address_tag_ui)
-            .field("app_id", &self.app_id)
-            .field("appointment_ship_time", &self.appointment_ship_time)
-            .field("author_cost_amount", &self.author_cost_amount)
-            .field("aweme_id", &self.aweme_id)
-            .field("b_type", &self.b_type)
-            .field("b_type_desc", &self.b_type_desc)
-            .field("biz", &self.biz)
-            .field("biz_desc", &self.biz_desc)
-            .field("buyer_words", &self.buyer_words)
-            .field("cancel_reason", &self.cancel_reason)
-            .field("channel_payment_no", &self.channel_payment_no)
-            .field("create_time", &self.create_time)
-            .field("d_car_shop_biz_data", &self.d_car_shop_biz_data)
-            .field("doudian_open_id", &self.doudian_open_id)
-            .field("earliest_receipt_time", &self.earliest_receipt_time)
-            .field("early_arrival", &self.early_arrival)
-            .field(
-                "encrypt_post_receiver",
-                &crate::secret::Redacted(&self.encrypt_post_receiver),
-            )
-            .field("encrypt_post_tel", &crate::secret::Redacted(&self.encrypt_post_tel))
-            .field("exp_ship_time", &self.exp_ship_time)
-            .field("finish_time", &self.finish_time)
-            .field("greet_words", &self.greet_words)
-            .field("latest_receipt_time", &self.latest_receipt_time)
-            .field("logistics_info", &self.logistics_info)
-            .field("main_status", &self.main_status)
-            .field("main_status_desc", &self.main_status_desc)
-            .field("mask_pay_tel", &self.mask_pay_tel)
-            .field("mask_post_addr", &self.mask_post_addr)
-            .field("mask_post_receiver", &self.mask_post_receiver)
-            .field("mask_post_tel", &self.mask_post_tel)
-            .field("modify_amount", &self.modify_amount)
-            .field("modify_post_amount", &self.modify_post_amount)
-            .field("only_platform_cost_amount", &self.only_platform_cost_amount)
-            .field("open_address_id", &self.open_address_id)
-            .field("open_id", &self.open_id)
-            .field("order_amount", &self.order_amount)
-            .field("order_expire_time", &self.order_expire_time)
-            .field("order_id", &self.order_id)
-            .field("order_level", &self.order_level)
-            .field("order_phase_list", &self.order_phase_list)
-            .field("order_status", &self.order_status)
-            .field("order_status_desc", &self.order_status_desc)
-            .field("order_type", &self.order_type)
-            .field("order_type_desc", &self.order_type_desc)
-            .field("packing_amount", &self.packing_amount)
-            .field("pay_amount", &self.pay_amount)
-            .field("pay_tel", &crate::secret::Redacted(&self.pay_tel))
-            .field("pay_time", &self.pay_time)
-            .field("pay_type", &self.pay_type)
-            .field("platform_cost_amount", &self.platform_cost_amount)
-            .field("post_addr", &crate::secret::Redacted(&self.post_addr))
-            .field("post_amount", &self.post_amount)
-            .field("post_insurance_amount", &self.post_insurance_amount)
-            .field("post_origin_amount", &self.post_origin_amount)
-            .field("post_promotion_amount", &self.post_promotion_amount)
-            .field("post_receiver", &crate::secret::Redacted(&self.post_receiver))
-            .field("post_tel", &crate::secret::Redacted(&self.post_tel))
-            .field("promise_info", &self.promise_info)
-            .field("promotion_amount", &self.promotion_amount)
-            .field("promotion_pay_amount", &self.promotion_pay_amount)
-            .field("promotion_platform_amount", &self.promotion_platform_amount)
-            .field("promotion_redpack_amount", &self.promotion_redpack_amount)
-            .field(
-                "promotion_redpack_platform_amount",
-                &self.promotion_redpack_platform_amount,
-            )
-            .field(
-                "promotion_redpack_talent_amount",
-                &self.promotion_redpack_talent_amount,
-            )
-            .field("promotion_shop_amount", &self.promotion_shop_amount)
-            .field("promotion_talent_amount", &self.promotion_talent_amount)
-            .field("receipt_date", &self.receipt_date)
-            .field("recommend_end_ship_time", &self.recommend_end_ship_time)
-            .field("recommend_start_ship_time", &self.recommend_start_ship_time)
-            .field("seller_remark_stars", &self.seller_remark_stars)
-            .field("seller_words", &self.seller_words)
-            .field("serial_number_list", &self.serial_number_list)
-            .field("ship_time", &self.ship_time)
-            .field("shop_cost_amount", &self.shop_cost_amount)
-            .field("shop_id", &self.shop_id)
-            .field("shop_name", &self.shop_name)
-            .field("shop_order_tag_ui", &self.shop_order_tag_ui)
-            .field("sku_order_list", &self.sku_order_list)
-            .field("sub_b_type", &self.sub_b_type)
-            .field("sub_b_type_desc", &self.sub_b_type_desc)
-            .field("supermarket_order_serial_no", &self.supermarket_order_serial_no)
-            .field("target_arrival_time", &self.target_arrival_time)
-            .field("tax_amount", &self.tax_amount)
-            .field("total_promotion_amount", &self.total_promotion_amount)
-            .field("trade_type", &self.trade_type)
-            .field("trade_type_desc", &self.trade_type_desc)
-            .field("update_time", &self.update_time)
-            .field("user_coordinate", &self.user_coordinate)
-            .field("user_icon", &self.user_icon)
-            .field("user_id_info", &self.user_id_info)
-            .field("user_nick_name", &self.user_nick_name)
-            .field("user_tag_ui", &self.user_tag_ui)
-            .finish()
-    }
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct SkuOrder {
-    /// `account_list`
-    pub account_list: Option<AccountList>,
-    /// `ad_env_type`
-    pub ad_env_type: Option<String>,
-    /// `after_sale_info`
-    pub after_sale_info: Option<AfterSaleInfo>,
-    /// `app_id`
-    pub app_id: Option<i64>,
-    /// `appointment_ship_time`
-    pub appointment_ship_time: Option<i64>,
-    /// `author_cost_amount`
-    pub author_cost_amount: Option<i64>,
-    /// `author_id`
-    pub author_id: Option<i64>,
-    /// `author_name`
-    pub author_name: Option<String>,
-    /// `b_type`
-    pub b_type: Option<i64>,
-    /// `b_type_desc`
-    pub b_type_desc: Option<String>,
-    /// `biz`
-    pub biz: Option<i64>,
-    /// `biz_desc`
-    pub biz_desc: Option<String>,
-    /// `bundle_sku_info`
-    pub bundle_sku_info: Vec<BundleSkuInfo>,
-    /// `c_biz`
-    pub c_biz: Option<i64>,
-    /// `c_biz_desc`
-    pub c_biz_desc: Option<String>,
-    /// `cancel_reason`
-    pub cancel_reason: Option<String>,
-    /// `card_voucher`
-    pub card_voucher: Option<CardVoucher>,
-    /// `channel_payment_no`
-    pub channel_payment_no: Option<String>,
-    /// `cid`
-    pub cid: Option<i64>,
-    /// The merchant's SKU code.
-    ///
-    /// `code`
-    pub code: Option<String>,
-    /// `confirm_receipt_time`
-    pub confirm_receipt_time: Option<i64>,
-    /// `content_id`
-    pub content_id: Option<String>,
-    /// `contract_info`
-    pub contract_info: Option<ContractInfo>,
-    /// `create_time`
-    pub create_time: Option<i64>,
-    /// `encrypt_post_receiver` (sensitive: redacted in `Debug`)
-    pub encrypt_post_receiver: Option<String>,
-    /// `encrypt_post_tel` (sensitive: redacted in `Debug`)
-    pub encrypt_post_tel: Option<String>,
-    /// `exp_ship_time`
-    pub exp_ship_time: Option<i64>,
-    /// `finish_time`
-    pub finish_time: Option<i64>,
-    /// `first_cid`
-    pub first_cid: Option<i64>,
-    /// `fourth_cid`
-    pub fourth_cid: Option<i64>,
-    /// `given_product_activity_info`
-    pub given_product_activity_info: Option<GivenProductActivityInfo>,
-    /// `given_product_type`
-    pub given_product_type: Option<String>,
-    /// `goods_price`
-    pub goods_price: Option<i64>,
-    /// `goods_type`
-    pub goods_type: Option<i64>,
-    /// `has_tax`
-    pub has_tax: Option<bool>,
-    /// `inventory_list`
-    pub inventory_list: Vec<Inventory>,
-    /// `inventory_type`
-    pub inventory_type: Option<String>,
-    /// `inventory_type_desc`
-    pub inventory_type_desc: Option<String>,
-    /// `is_comment`
-    pub is_comment: Option<i64>,
-    /// How many were bought.
-    ///
-    /// `item_num`
-    pub item_num: Option<i64>,
-    /// `logistics_receipt_time`
-    pub logistics_receipt_time: Option<i64>,
-    /// `main_status`: a [`MainStatus`](crate::codes::MainStatus) code
-    pub main_status: Option<crate::codes::MainStatus>,
-    /// `main_status_desc`
-    pub main_status_desc: Option<String>,
-    /// `mask_post_addr`
-    pub mask_post_addr: Option<MaskPostAddr>,
-    /// `mask_post_receiver`
-    pub mask_post_receiver: Option<String>,
-    /// `mask_post_tel`
-    pub mask_post_tel: Option<String>,
-    /// `master_sku_order_id`
-    pub master_sku_order_id: Option<String>,
-    /// `master_sku_order_id_list`
-    pub master_sku_order_id_list: Vec<String>,
-    /// `modify_amount`
-    pub modify_amount: Option<i64>,
-    /// `modify_post_amount`
-    pub modify_post_amount: Option<i64>,
-    /// `need_serial_number`
-    pub need_serial_number: Option<bool>,
-    /// `only_platform_cost_amount`
-    pub only_platform_cost_amount: Option<i64>,
-    /// `order_amount`
-    pub order_amount: Option<i64>,
-    /// `order_expire_time`
-    pub order_expire_time: Option<i64>,
-    /// The SKU order id: the `shipped_order_id` of split shipping.
-    ///
-    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    pub order_id: Option<crate::ids::OrderId>,
-    /// `order_level`
-    pub order_level: Option<i64>,
-    /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    pub order_status: Option<crate::codes::OrderStatus>,
-    /// `order_status_desc`
-    pub order_status_desc: Option<String>,
-    /// `order_type`
-    pub order_type: Option<i64>,
-    /// `order_type_desc`
-    pub order_type_desc: Option<String>,
-    /// `origin_amount`
-    pub origin_amount: Option<i64>,
-    /// `origin_id`
-    pub origin_id: Option<String>,
-    /// `out_product_id`
-    pub out_product_id: Option<String>,
-    /// `out_sku_id`
-    pub out_sku_id: Option<String>,
-    /// `out_warehouse_ids`
-    pub out_warehouse_ids: Vec<String>,
-    /// `page_id`
-    pub page_id: Option<i64>,
-    /// The shop order it belongs to.
-    ///
-    /// `parent_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    pub parent_order_id: Option<crate::ids::OrderId>,
-    /// What the buyer paid for this SKU order, in fen.
-    ///
-    /// `pay_amount`
-    pub pay_amount: Option<i64>,
-    /// `pay_time`
-    pub pay_time: Option<i64>,
-    /// `pay_type`
-    pub pay_type: Option<i64>,
-    /// `platform_cost_amount`
-    pub platform_cost_amount: Option<i64>,
-    /// `post_addr` (sensitive: redacted in `Debug`)
-    pub post_addr: Option<PostAddr>,
-    /// `post_amount`
-    pub post_amount: Option<i64>,
-    /// `post_insurance_amount`
-    pub post_insurance_amount: Option<i64>,
-    /// `post_receiver` (sensitive: redacted in `Debug`)
-    pub post_receiver: Option<String>,
-    /// `post_tel` (sensitive: redacted in `Debug`)
-    pub post_tel: Option<String>,
-    /// `pre_sale_type`
-    pub pre_sale_type: Option<i64>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `product_id_str`
-    pub product_id_str: Option<String>,
-    /// `product_name`
-    pub product_name: Option<String>,
-    /// `product_pic`
-    pub product_pic: Option<String>,
-    /// `promise_info`
-    pub promise_info: Option<String>,
-    /// `promotion_amount`
-    pub promotion_amount: Option<i64>,
-    /// `promotion_pay_amount`
-    pub promotion_pay_amount: Option<i64>,
-    /// `promotion_platform_amount`
-    pub promotion_platform_amount: Option<i64>,
-    /// `promotion_redpack_amount`
-    pub promotion_redpack_amount: Option<i64>,
-    /// `promotion_redpack_platform_amount`
-    pub promotion_redpack_platform_amount: Option<i64>,
-    /// `promotion_redpack_talent_amount`
-    pub promotion_redpack_talent_amount: Option<i64>,
-    /// `promotion_shop_amount`
-    pub promotion_shop_amount: Option<i64>,
-    /// `promotion_talent_amount`
-    pub promotion_talent_amount: Option<i64>,
-    /// `quality_check_info`
-    pub quality_check_info: Option<QualityCheckInfo>,
-    /// `quality_inspection_status`
-    pub quality_inspection_status: Option<i64>,
-    /// `receive_type`
-    pub receive_type: Option<i64>,
-    /// `reduce_stock_type`
-    pub reduce_stock_type: Option<i64>,
-    /// `reduce_stock_type_desc`
-    pub reduce_stock_type_desc: Option<String>,
-    /// `room_id`
-    pub room_id: Option<i64>,
-    /// `room_id_str`
-    pub room_id_str: Option<String>,
-    /// `second_cid`
-    pub second_cid: Option<i64>,
-    /// `send_pay`
-    pub send_pay: Option<i64>,
-    /// `send_pay_desc`
-    pub send_pay_desc: Option<String>,
-    /// `ship_time`
-    pub ship_time: Option<i64>,
-    /// `shop_cost_amount`
-    pub shop_cost_amount: Option<i64>,
-    /// `sku_customization_info`
-    pub sku_customization_info: Vec<SkuCustomizationInfo>,
-    /// The SKU bought.
-    ///
-    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    pub sku_id: Option<crate::ids::SkuId>,
-    /// `sku_order_tag_ui`
-    pub sku_order_tag_ui: Vec<SkuOrderTagUi>,
-    /// `sku_yun_warehouse_info`
-    pub sku_yun_warehouse_info: Vec<SkuYunWarehouseInfo>,
-    /// `source_platform`
-    pub source_platform: Option<String>,
-    /// `spec`
-    pub spec: Vec<Spec>,
-    /// `store_info`
-    pub store_info: Option<StoreInfo>,
-    /// `sub_b_type`
-    pub sub_b_type: Option<i64>,
-    /// `sub_b_type_desc`
-    pub sub_b_type_desc: Option<String>,
-    /// `sum_amount`
-    pub sum_amount: Option<i64>,
-    /// `supplier_id`
-    pub supplier_id: Option<String>,
-    /// `tax_amount`
-    pub tax_amount: Option<i64>,
-    /// `theme_type`
-    pub theme_type: Option<String>,
-    /// `theme_type_desc`
-    pub theme_type_desc: Option<String>,
-    /// `third_cid`
-    pub third_cid: Option<i64>,
-    /// `trade_type`
-    pub trade_type: Option<i64>,
-    /// `trade_type_desc`
-    pub trade_type_desc: Option<String>,
-    /// `update_time`
-    pub update_time: Option<i64>,
-    /// `video_id`
-    pub video_id: Option<String>,
-    /// `warehouse_ids`
-    pub warehouse_ids: Vec<String>,
-}
-impl ::std::fmt::Debug for SkuOrder {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("SkuOrder")
-            .field("account_list", &self.account_list)
-            .field("ad_env_type", &self.ad_env_type)
-            .field("after_sale_info", &self.after_sale_info)
-            .field("app_id", &self.app_id)
-            .field("appointment_ship_time", &self.appointment_ship_time)
-            .field("author_cost_amount", &self.author_cost_amount)
-            .field("author_id", &self.author_id)
-            .field("author_name", &self.author_name)
-            .field("b_type", &self.b_type)
-            .field("b_type_desc", &self.b_type_desc)
-            .field("biz", &self.biz)
-            .field("biz_desc", &self.biz_desc)
-            .field("bundle_sku_info", &self.bundle_sku_info)
-            .field("c_biz", &self.c_biz)
-            .field("c_biz_desc", &self.c_biz_desc)
-            .field("cancel_reason", &self.cancel_reason)
-            .field("card_voucher", &self.card_voucher)
-            .field("channel_payment_no", &self.channel_payment_no)
-            .field("cid", &self.cid)
-            .field("code", &self.code)
-            .field("confirm_receipt_time", &self.confirm_receipt_time)
-            .field("content_id", &self.content_id)
-            .field("contract_info", &self.contract_info)
-            .field("create_time", &self.create_time)
-            .field(
-                "encrypt_post_receiver",
-                &crate::secret::Redacted(&self.encrypt_post_receiver),
-            )
-            .field("encrypt_post_tel", &crate::secret::Redacted(&self.encrypt_post_tel))
-            .field("exp_ship_time", &self.exp_ship_time)
-            .field("finish_time", &self.finish_time)
-            .field("first_cid", &self.first_cid)
-            .field("fourth_cid", &self.fourth_cid)
-            .field("given_product_activity_info", &self.given_product_activity_info)
-            .field("given_product_type", &self.given_product_type)
-            .field("goods_price", &self.goods_price)
-            .field("goods_type", &self.goods_type)
-            .field("has_tax", &self.has_tax)
-            .field("inventory_list", &self.inventory_list)
-            .field("inventory_type", &self.inventory_type)
-            .field("inventory_type_desc", &self.inventory_type_desc)
-            .field("is_comment", &self.is_comment)
-            .field("item_num", &self.item_num)
-            .field("logistics_receipt_time", &self.logistics_receipt_time)
-            .field("main_status", &self.main_status)
-            .field("main_status_desc", &self.main_status_desc)
-            .field("mask_post_addr", &self.mask_post_addr)
-            .field("mask_post_receiver", &self.mask_post_receiver)
-            .field("mask_post_tel", &self.mask_post_tel)
-            .field("master_sku_order_id", &self.master_sku_order_id)
-            .field("master_sku_order_id_list", &self.master_sku_order_id_list)
-            .field("modify_amount", &self.modify_amount)
-            .field("modify_post_amount", &self.modify_post_amount)
-            .field("need_serial_number", &self.need_serial_number)
-            .field("only_platform_cost_amount", &self.only_platform_cost_amount)
-            .field("order_amount", &self.order_amount)
-            .field("order_expire_time", &self.order_expire_time)
-            .field("order_id", &self.order_id)
-            .field("order_level", &self.order_level)
-            .field("order_status", &self.order_status)
-            .field("order_status_desc", &self.order_status_desc)
-            .field("order_type", &self.order_type)
-            .field("order_type_desc", &self.order_type_desc)
-            .field("origin_amount", &self.origin_amount)
-            .field("origin_id", &self.origin_id)
-            .field("out_product_id", &self.out_product_id)
-            .field("out_sku_id", &self.out_sku_id)
-            .field("out_warehouse_ids", &self.out_warehouse_ids)
-            .field("page_id", &self.page_id)
-            .field("parent_order_id", &self.parent_order_id)
-            .field("pay_amount", &self.pay_amount)
-            .field("pay_time", &self.pay_time)
-            .field("pay_type", &self.pay_type)
-            .field("platform_cost_amount", &self.platform_cost_amount)
-            .field("post_addr", &crate::secret::Redacted(&self.post_addr))
-            .field("post_amount", &self.post_amount)
-            .field("post_insurance_amount", &self.post_insurance_amount)
-            .field("post_receiver", &crate::secret::Redacted(&self.post_receiver))
-            .field("post_tel", &crate::secret::Redacted(&self.post_tel))
-            .field("pre_sale_type", &self.pre_sale_type)
-            .field("product_id", &self.product_id)
-            .field("product_id_str", &self.product_id_str)
-            .field("product_name", &self.product_name)
-            .field("product_pic", &self.product_pic)
-            .field("promise_info", &self.promise_info)
-            .field("promotion_amount", &self.promotion_amount)
-            .field("promotion_pay_amount", &self.promotion_pay_amount)
-            .field("promotion_platform_amount", &self.promotion_platform_amount)
-            .field("promotion_redpack_amount", &self.promotion_redpack_amount)
-            .field(
-                "promotion_redpack_platform_amount",
-                &self.promotion_redpack_platform_amount,
-            )
-            .field(
-                "promotion_redpack_talent_amount",
-                &self.promotion_redpack_talent_amount,
-            )
-            .field("promotion_shop_amount", &self.promotion_shop_amount)
-            .field("promotion_talent_amount", &self.promotion_talent_amount)
-            .field("quality_check_info", &self.quality_check_info)
-            .field("quality_inspection_status", &self.quality_inspection_status)
-            .field("receive_type", &self.receive_type)
-            .field("reduce_stock_type", &self.reduce_stock_type)
-            .field("reduce_stock_type_desc", &self.reduce_stock_type_desc)
-            .field("room_id", &self.room_id)
-            .field("room_id_str", &self.room_id_str)
-            .field("second_cid", &self.second_cid)
-            .field("send_pay", &self.send_pay)
-            .field("send_pay_desc", &self.send_pay_desc)
-            .field("ship_time", &self.ship_time)
-            .field("shop_cost_amount", &self.shop_cost_amount)
-            .field("sku_customization_info", &self.sku_customization_info)
-            .field("sku_id", &self.sku_id)
-            .field("sku_order_tag_ui", &self.sku_order_tag_ui)
-            .field("sku_yun_warehouse_info", &self.sku_yun_warehouse_info)
-            .field("source_platform", &self.source_platform)
-            .field("spec", &self.spec)
-            .field("store_info", &self.store_info)
-            .field("sub_b_type", &self.sub_b_type)
-            .field("sub_b_type_desc", &self.sub_b_type_desc)
-            .field("sum_amount", &self.sum_amount)
-            .field("supplier_id", &self.supplier_id)
-            .field("tax_amount", &self.tax_amount)
-            .field("theme_type", &self.theme_type)
-            .field("theme_type_desc", &self.theme_type_desc)
-            .field("third_cid", &self.third_cid)
-            .field("trade_type", &self.trade_type)
-            .field("trade_type_desc", &self.trade_type_desc)
-            .field("update_time", &self.update_time)
-            .field("video_id", &self.video_id)
-            .field("warehouse_ids", &self.warehouse_ids)
-            .finish()
     }
 }
 #[doc(hidden)]

@@ -2,26 +2,6 @@
 // Source: api-spec/groups/order.json
 
 //! Nested types several `order` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct AccountInfo {
-    /// `account_id`
-    pub account_id: Option<String>,
-    /// `account_name`
-    pub account_name: Option<String>,
-    /// `account_type`
-    pub account_type: Option<String>,
-    /// `encrypt_account_id`
-    pub encrypt_account_id: Option<String>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct AccountList {
-    /// `account_info`
-    pub account_info: Vec<AccountInfo>,
-}
 /// An object inside `order.queryOrderLogistics` and `order.queryOrderPackageInfo`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
@@ -38,56 +18,6 @@ pub struct ActualSubSku {
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_img`. Example: `1`
     pub sku_img: Option<String>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct AddressTagUi {
-    /// `hover_text`
-    pub hover_text: Option<String>,
-    /// `key`
-    pub key: Option<String>,
-    /// `text`
-    pub text: Option<String>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct AfterSaleInfo {
-    /// `after_sale_status`
-    pub after_sale_status: Option<i64>,
-    /// `after_sale_type`
-    pub after_sale_type: Option<i64>,
-    /// `refund_status`
-    pub refund_status: Option<i64>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct BundleSkuInfo {
-    /// `code`
-    pub code: Option<String>,
-    /// `item_num`
-    pub item_num: Option<i64>,
-    /// `picture_url`
-    pub picture_url: Option<String>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `product_name`
-    pub product_name: Option<String>,
-    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string
-    pub sku_id: Option<crate::ids::SkuId>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct CardVoucher {
-    /// `valid_days`
-    pub valid_days: Option<i64>,
-    /// `valid_end`
-    pub valid_end: Option<i64>,
-    /// `valid_start`
-    pub valid_start: Option<i64>,
 }
 /// An object inside `order.batchDecrypt` and `order.batchSensitive`.
 #[derive(Clone, Debug)]
@@ -110,15 +40,6 @@ impl CipherInfo {
             cipher_text: cipher_text.into(),
         }
     }
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct City {
-    /// `id`
-    pub id: Option<String>,
-    /// `name`
-    pub name: Option<String>,
 }
 /// An object inside `order.queryOrderLogistics` and `order.queryOrderPackageInfo`.
 #[derive(Clone, Default)]
@@ -149,37 +70,6 @@ impl ::std::fmt::Debug for CompanyInfo {
             .finish()
     }
 }
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct ContractInfo {
-    /// `encrypt_mobile_no` (sensitive: redacted in `Debug`)
-    pub encrypt_mobile_no: Option<String>,
-    /// `mobile_no` (sensitive: redacted in `Debug`)
-    pub mobile_no: Option<String>,
-}
-impl ::std::fmt::Debug for ContractInfo {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ContractInfo")
-            .field(
-                "encrypt_mobile_no",
-                &crate::secret::Redacted(&self.encrypt_mobile_no),
-            )
-            .field("mobile_no", &crate::secret::Redacted(&self.mobile_no))
-            .finish()
-    }
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct CouponRight {
-    /// `quota`
-    pub quota: Option<i64>,
-    /// `right_name`
-    pub right_name: Option<String>,
-    /// `right_type`
-    pub right_type: Option<i64>,
-}
 /// An object inside `order.BatchSearchIndex`, `order.batchDecrypt`, `order.batchEncrypt` and `order.batchSensitive`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
@@ -188,93 +78,6 @@ pub struct CustomErr {
     pub err_code: Option<i64>,
     /// `err_msg`
     pub err_msg: Option<String>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct DCarShopBizData {
-    /// `coupon_right`
-    pub coupon_right: Vec<CouponRight>,
-    /// `poi_addr`
-    pub poi_addr: Option<String>,
-    /// `poi_adname`
-    pub poi_adname: Option<String>,
-    /// `poi_city_name`
-    pub poi_city_name: Option<String>,
-    /// `poi_id`
-    pub poi_id: Option<String>,
-    /// `poi_name`
-    pub poi_name: Option<String>,
-    /// `poi_pname`
-    pub poi_pname: Option<String>,
-    /// `poi_tel` (sensitive: redacted in `Debug`)
-    pub poi_tel: Option<String>,
-}
-impl ::std::fmt::Debug for DCarShopBizData {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("DCarShopBizData")
-            .field("coupon_right", &self.coupon_right)
-            .field("poi_addr", &self.poi_addr)
-            .field("poi_adname", &self.poi_adname)
-            .field("poi_city_name", &self.poi_city_name)
-            .field("poi_id", &self.poi_id)
-            .field("poi_name", &self.poi_name)
-            .field("poi_pname", &self.poi_pname)
-            .field("poi_tel", &crate::secret::Redacted(&self.poi_tel))
-            .finish()
-    }
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Detail {
-    /// `extra`
-    pub extra: Option<String>,
-    /// `pic`
-    pub pic: Vec<Pic>,
-    /// `text`
-    pub text: Vec<Text>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct GivenProductActivityInfo {
-    /// `given_product_activity_type`
-    pub given_product_activity_type: Option<String>,
-    /// `given_product_activity_value`
-    pub given_product_activity_value: Option<String>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Inventory {
-    /// `count`
-    pub count: Option<i64>,
-    /// `inventory_type`
-    pub inventory_type: Option<i64>,
-    /// `inventory_type_desc`
-    pub inventory_type_desc: Option<String>,
-    /// `out_warehouse_id`
-    pub out_warehouse_id: Option<String>,
-    /// `warehouse_id`
-    pub warehouse_id: Option<String>,
-    /// `warehouse_type`
-    pub warehouse_type: Option<i64>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct MaskPostAddr {
-    /// `city`
-    pub city: Option<City>,
-    /// `detail`
-    pub detail: Option<String>,
-    /// `province`
-    pub province: Option<Province>,
-    /// `street`
-    pub street: Option<Street>,
-    /// `town`
-    pub town: Option<Town>,
 }
 /// An object inside `order.PackageProcessFail` and `order.PackageProcessSuccess`.
 #[derive(Clone, Default, Debug)]
@@ -293,51 +96,16 @@ impl Op {
             platform: Default::default(),
         }
     }
-    /// Sets `op_uid`.
+    /// Sets `op_uid`. Example: `123456`
     pub fn op_uid(mut self, op_uid: i64) -> Self {
         self.op_uid = Some(op_uid);
         self
     }
-    /// Sets `platform`.
+    /// Sets `platform`. Example: `system`
     pub fn platform(mut self, platform: i32) -> Self {
         self.platform = Some(platform);
         self
     }
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Pic {
-    /// `id`
-    pub id: Option<i64>,
-    /// `url`
-    pub url: Option<String>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct PostAddr {
-    /// `city`
-    pub city: Option<City>,
-    /// `detail`
-    pub detail: Option<String>,
-    /// `encrypt_detail`
-    pub encrypt_detail: Option<String>,
-    /// `province`
-    pub province: Option<Province>,
-    /// `street`
-    pub street: Option<Street>,
-    /// `town`
-    pub town: Option<Town>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct PreAllocatedYunWarehouseInfo {
-    /// `yun_warehouse_code`
-    pub yun_warehouse_code: Option<String>,
-    /// `yun_warehouse_name`
-    pub yun_warehouse_name: Option<String>,
 }
 /// An object inside `order.queryOrderLogistics` and `order.queryOrderPackageInfo`.
 #[derive(Clone, Default, Debug)]
@@ -362,155 +130,6 @@ pub struct ProductInfo {
     /// `sub_sku_desc`
     pub sub_sku_desc: Vec<SubSkuDesc>,
 }
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Province {
-    /// `id`
-    pub id: Option<String>,
-    /// `name`
-    pub name: Option<String>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct QualityCheckInfo {
-    /// `check_fail_msg`
-    pub check_fail_msg: Option<String>,
-    /// `check_result_code`
-    pub check_result_code: Option<String>,
-    /// `resend_check_time`
-    pub resend_check_time: Option<i64>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct RealYunWarehouseInfo {
-    /// `yun_warehouse_code`
-    pub yun_warehouse_code: Option<String>,
-    /// `yun_warehouse_name`
-    pub yun_warehouse_name: Option<String>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ShopOrderTagUi {
-    /// `help_doc`
-    pub help_doc: Option<String>,
-    /// `key`
-    pub key: Option<String>,
-    /// `text`
-    pub text: Option<String>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct SkuCustomizationInfo {
-    /// `detail`
-    pub detail: Option<Detail>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct SkuOrderTagUi {
-    /// `extra`
-    pub extra: Option<String>,
-    /// `help_doc`
-    pub help_doc: Option<String>,
-    /// `hover_text`
-    pub hover_text: Option<String>,
-    /// `key`
-    pub key: Option<String>,
-    /// `sort`
-    pub sort: Option<i64>,
-    /// `tag_type`
-    pub tag_type: Option<String>,
-    /// `text`
-    pub text: Option<String>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct SkuSpec {
-    /// `name`
-    pub name: Option<String>,
-    /// `value`
-    pub value: Option<String>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct SkuYunWarehouseInfo {
-    /// `current_business_stage`
-    pub current_business_stage: Option<i64>,
-    /// `pre_allocated_yun_warehouse_info`
-    pub pre_allocated_yun_warehouse_info: Option<PreAllocatedYunWarehouseInfo>,
-    /// `real_yun_warehouse_info`
-    pub real_yun_warehouse_info: Option<RealYunWarehouseInfo>,
-    /// `sku_count`
-    pub sku_count: Option<i64>,
-    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string
-    pub sku_id: Option<crate::ids::SkuId>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Spec {
-    /// `name`
-    pub name: Option<String>,
-    /// `value`
-    pub value: Option<String>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct StoreAddress {
-    /// `city`
-    pub city: Option<City>,
-    /// `detail`
-    pub detail: Option<String>,
-    /// `province`
-    pub province: Option<Province>,
-    /// `street`
-    pub street: Option<Street>,
-    /// `town`
-    pub town: Option<Town>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct StoreInfo {
-    /// `extra`
-    pub extra: Option<String>,
-    /// `store_address`
-    pub store_address: Option<StoreAddress>,
-    /// `store_id`
-    pub store_id: Option<String>,
-    /// `store_name`
-    pub store_name: Option<String>,
-    /// `store_tel` (sensitive: redacted in `Debug`)
-    pub store_tel: Option<String>,
-}
-impl ::std::fmt::Debug for StoreInfo {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("StoreInfo")
-            .field("extra", &self.extra)
-            .field("store_address", &self.store_address)
-            .field("store_id", &self.store_id)
-            .field("store_name", &self.store_name)
-            .field("store_tel", &crate::secret::Redacted(&self.store_tel))
-            .finish()
-    }
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Street {
-    /// `id`
-    pub id: Option<String>,
-    /// `name`
-    pub name: Option<String>,
-}
 /// An object inside `order.queryOrderLogistics` and `order.queryOrderPackageInfo`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
@@ -521,26 +140,6 @@ pub struct SubSkuDesc {
     pub sku_id: Option<crate::ids::SkuId>,
     /// `unit_num`. Example: `1`
     pub unit_num: Option<i64>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Text {
-    /// `content`
-    pub content: Option<String>,
-    /// `id`
-    pub id: Option<i64>,
-    /// `key`
-    pub key: Option<String>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Town {
-    /// `id`
-    pub id: Option<String>,
-    /// `name`
-    pub name: Option<String>,
 }
 /// An object inside `order.queryOrderLogistics` and `order.queryOrderPackageInfo`.
 #[derive(Clone, Default, Debug)]
@@ -556,53 +155,6 @@ pub struct TrackInfo {
     pub state_desc: Option<String>,
     /// `time_stamp`. Example: `1`
     pub time_stamp: Option<i64>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct UserCoordinate {
-    /// `user_coordinate_latitude`
-    pub user_coordinate_latitude: Option<String>,
-    /// `user_coordinate_longitude`
-    pub user_coordinate_longitude: Option<String>,
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct UserIdInfo {
-    /// `encrypt_id_card_name` (sensitive: redacted in `Debug`)
-    pub encrypt_id_card_name: Option<String>,
-    /// `encrypt_id_card_no` (sensitive: redacted in `Debug`)
-    pub encrypt_id_card_no: Option<String>,
-    /// `id_card_name` (sensitive: redacted in `Debug`)
-    pub id_card_name: Option<String>,
-    /// `id_card_no` (sensitive: redacted in `Debug`)
-    pub id_card_no: Option<String>,
-}
-impl ::std::fmt::Debug for UserIdInfo {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("UserIdInfo")
-            .field(
-                "encrypt_id_card_name",
-                &crate::secret::Redacted(&self.encrypt_id_card_name),
-            )
-            .field(
-                "encrypt_id_card_no",
-                &crate::secret::Redacted(&self.encrypt_id_card_no),
-            )
-            .field("id_card_name", &crate::secret::Redacted(&self.id_card_name))
-            .field("id_card_no", &crate::secret::Redacted(&self.id_card_no))
-            .finish()
-    }
-}
-/// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct UserTagUi {
-    /// `key`
-    pub key: Option<String>,
-    /// `text`
-    pub text: Option<String>,
 }
 #[doc(hidden)]
 mod wire;

@@ -25,7 +25,7 @@ impl OrderUpdateOrderAmountRequest {
             update_detail: Default::default(),
         }
     }
-    /// Sets `update_detail`.
+    /// Sets `update_detail`
     pub fn update_detail(mut self, update_detail: Vec<UpdateDetail>) -> Self {
         self.update_detail = update_detail;
         self
@@ -56,12 +56,12 @@ impl UpdateDetail {
             order_id: Default::default(),
         }
     }
-    /// Sets `discount_amount`.
+    /// Sets `discount_amount`
     pub fn discount_amount(mut self, discount_amount: i64) -> Self {
         self.discount_amount = Some(discount_amount);
         self
     }
-    /// Sets `order_id`.
+    /// Sets `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self

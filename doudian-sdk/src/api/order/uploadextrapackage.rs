@@ -45,17 +45,17 @@ impl OrderUploadextrapackageRequest {
             store_id: Default::default(),
         }
     }
-    /// Sets `parent_tracking_no`.
+    /// Sets `parent_tracking_no`. Example: `323`
     pub fn parent_tracking_no(mut self, parent_tracking_no: impl Into<String>) -> Self {
         self.parent_tracking_no = Some(parent_tracking_no.into());
         self
     }
-    /// Sets `send_address_id`.
+    /// Sets `send_address_id`. Example: `456`
     pub fn send_address_id(mut self, send_address_id: i64) -> Self {
         self.send_address_id = Some(send_address_id);
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`. Example: `1233`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self
@@ -92,17 +92,17 @@ impl BundleProduct {
             sku_id: Default::default(),
         }
     }
-    /// Sets `count`.
+    /// Sets `count`. Example: `1`
     pub fn count(mut self, count: i64) -> Self {
         self.count = Some(count);
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `1235`
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `sku_id`.
+    /// Sets `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string. Example: `1235`
     pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
         self.sku_id = Some(sku_id.into());
         self
@@ -128,7 +128,7 @@ impl ProductOrder {
             product_count: Default::default(),
         }
     }
-    /// Sets `bundle_product_list`.
+    /// Sets `bundle_product_list`
     pub fn bundle_product_list(
         mut self,
         bundle_product_list: Vec<BundleProduct>,
@@ -136,7 +136,7 @@ impl ProductOrder {
         self.bundle_product_list = bundle_product_list;
         self
     }
-    /// Sets `product_count`.
+    /// Sets `product_count`. Example: `1`
     pub fn product_count(mut self, product_count: i64) -> Self {
         self.product_count = Some(product_count);
         self

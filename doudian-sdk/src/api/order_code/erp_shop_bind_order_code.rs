@@ -74,17 +74,17 @@ impl Order {
             order_detail: Default::default(),
         }
     }
-    /// Sets `logistics_code`.
+    /// Sets `logistics_code`
     pub fn logistics_code(mut self, logistics_code: impl Into<String>) -> Self {
         self.logistics_code = Some(logistics_code.into());
         self
     }
-    /// Sets `logistics_id`.
+    /// Sets `logistics_id`
     pub fn logistics_id(mut self, logistics_id: i64) -> Self {
         self.logistics_id = Some(logistics_id);
         self
     }
-    /// Sets `order_detail`.
+    /// Sets `order_detail`
     pub fn order_detail(mut self, order_detail: Vec<OrderDetail>) -> Self {
         self.order_detail = order_detail;
         self
@@ -116,17 +116,17 @@ impl OrderDetail {
             unique_code: Default::default(),
         }
     }
-    /// Sets `lot01`.
+    /// Sets `lot01`
     pub fn lot01(mut self, lot01: impl Into<String>) -> Self {
         self.lot01 = Some(lot01.into());
         self
     }
-    /// Sets `sku_barcode`.
+    /// Sets `sku_barcode`
     pub fn sku_barcode(mut self, sku_barcode: impl Into<String>) -> Self {
         self.sku_barcode = Some(sku_barcode.into());
         self
     }
-    /// Sets `unique_code`.
+    /// Sets `unique_code`
     pub fn unique_code(mut self, unique_code: impl Into<String>) -> Self {
         self.unique_code = Some(unique_code.into());
         self

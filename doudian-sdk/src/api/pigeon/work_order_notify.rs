@@ -100,17 +100,17 @@ impl PigeonWorkOrderNotifyRequest {
             trigger_action: Default::default(),
         }
     }
-    /// Sets `extra_info`.
+    /// Sets `extra_info`
     pub fn extra_info(mut self, extra_info: impl Into<String>) -> Self {
         self.extra_info = Some(extra_info.into());
         self
     }
-    /// Sets `scene`.
+    /// Sets `scene`
     pub fn scene(mut self, scene: i64) -> Self {
         self.scene = Some(scene);
         self
     }
-    /// Sets `trigger_action`.
+    /// Sets `trigger_action`
     pub fn trigger_action(mut self, trigger_action: i64) -> Self {
         self.trigger_action = Some(trigger_action);
         self

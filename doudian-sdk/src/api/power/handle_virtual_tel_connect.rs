@@ -70,77 +70,77 @@ impl PowerHandleVirtualTelConnectRequest {
             tel_y: Default::default(),
         }
     }
-    /// Sets `all_event_type`.
+    /// Sets `all_event_type`
     pub fn all_event_type(mut self, all_event_type: Vec<i32>) -> Self {
         self.all_event_type = all_event_type;
         self
     }
-    /// Sets `callid`.
+    /// Sets `callid`
     pub fn callid(mut self, callid: impl Into<String>) -> Self {
         self.callid = Some(callid.into());
         self
     }
-    /// Sets `calltime`.
+    /// Sets `calltime`
     pub fn calltime(mut self, calltime: impl Into<String>) -> Self {
         self.calltime = Some(calltime.into());
         self
     }
-    /// Sets `calltype`.
+    /// Sets `calltype`
     pub fn calltype(mut self, calltype: impl Into<String>) -> Self {
         self.calltype = Some(calltype.into());
         self
     }
-    /// Sets `collect_num_time`.
+    /// Sets `collect_num_time`
     pub fn collect_num_time(mut self, collect_num_time: impl Into<String>) -> Self {
         self.collect_num_time = Some(collect_num_time.into());
         self
     }
-    /// Sets `event_time`.
+    /// Sets `event_time`
     pub fn event_time(mut self, event_time: i64) -> Self {
         self.event_time = Some(event_time);
         self
     }
-    /// Sets `event_type`.
+    /// Sets `event_type`
     pub fn event_type(mut self, event_type: i32) -> Self {
         self.event_type = Some(event_type);
         self
     }
-    /// Sets `ext`.
+    /// Sets `ext`
     pub fn ext(mut self, ext: impl Into<String>) -> Self {
         self.ext = Some(ext.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `subid`.
+    /// Sets `subid`
     pub fn subid(mut self, subid: impl Into<String>) -> Self {
         self.subid = Some(subid.into());
         self
     }
-    /// Sets `tel_a`.
+    /// Sets `tel_a`
     pub fn tel_a(mut self, tel_a: impl Into<String>) -> Self {
         self.tel_a = Some(tel_a.into());
         self
     }
-    /// Sets `tel_b`.
+    /// Sets `tel_b`
     pub fn tel_b(mut self, tel_b: impl Into<String>) -> Self {
         self.tel_b = Some(tel_b.into());
         self
     }
-    /// Sets `tel_x`.
+    /// Sets `tel_x`
     pub fn tel_x(mut self, tel_x: impl Into<String>) -> Self {
         self.tel_x = Some(tel_x.into());
         self
     }
-    /// Sets `tel_xext`.
+    /// Sets `tel_xext`
     pub fn tel_xext(mut self, tel_xext: impl Into<String>) -> Self {
         self.tel_xext = Some(tel_xext.into());
         self
     }
-    /// Sets `tel_y`.
+    /// Sets `tel_y`
     pub fn tel_y(mut self, tel_y: impl Into<String>) -> Self {
         self.tel_y = Some(tel_y.into());
         self

@@ -112,7 +112,7 @@ impl PowerPickupCodeCallbackRequest {
             extend: Default::default(),
         }
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(
         mut self,
         extend: ::std::collections::BTreeMap<String, String>,

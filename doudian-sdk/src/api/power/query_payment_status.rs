@@ -25,12 +25,12 @@ impl PowerQueryPaymentStatusRequest {
             order_id: Default::default(),
         }
     }
-    /// Sets `biz_type`.
+    /// Sets `biz_type`
     pub fn biz_type(mut self, biz_type: impl Into<String>) -> Self {
         self.biz_type = Some(biz_type.into());
         self
     }
-    /// Sets `order_id`.
+    /// Sets `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self

@@ -46,32 +46,32 @@ impl PowerUpdateCollectTimeRequest {
             waybill_no: Default::default(),
         }
     }
-    /// Sets `call`.
+    /// Sets `call`
     pub fn call(mut self, call: bool) -> Self {
         self.call = Some(call);
         self
     }
-    /// Sets `call_info`.
+    /// Sets `call_info`
     pub fn call_info(mut self, call_info: Vec<CallInfo>) -> Self {
         self.call_info = call_info;
         self
     }
-    /// Sets `call_nums`.
+    /// Sets `call_nums`
     pub fn call_nums(mut self, call_nums: impl Into<String>) -> Self {
         self.call_nums = Some(call_nums.into());
         self
     }
-    /// Sets `end_collect_time`.
+    /// Sets `end_collect_time`
     pub fn end_collect_time(mut self, end_collect_time: impl Into<String>) -> Self {
         self.end_collect_time = Some(end_collect_time.into());
         self
     }
-    /// Sets `is_connected`.
+    /// Sets `is_connected`
     pub fn is_connected(mut self, is_connected: bool) -> Self {
         self.is_connected = Some(is_connected);
         self
     }
-    /// Sets `logistics_fulfill_order_no`.
+    /// Sets `logistics_fulfill_order_no`
     pub fn logistics_fulfill_order_no(
         mut self,
         logistics_fulfill_order_no: impl Into<String>,
@@ -79,17 +79,17 @@ impl PowerUpdateCollectTimeRequest {
         self.logistics_fulfill_order_no = Some(logistics_fulfill_order_no.into());
         self
     }
-    /// Sets `operation_time`.
+    /// Sets `operation_time`
     pub fn operation_time(mut self, operation_time: impl Into<String>) -> Self {
         self.operation_time = Some(operation_time.into());
         self
     }
-    /// Sets `start_collect_time`.
+    /// Sets `start_collect_time`
     pub fn start_collect_time(mut self, start_collect_time: impl Into<String>) -> Self {
         self.start_collect_time = Some(start_collect_time.into());
         self
     }
-    /// Sets `waybill_no`.
+    /// Sets `waybill_no`
     pub fn waybill_no(mut self, waybill_no: impl Into<String>) -> Self {
         self.waybill_no = Some(waybill_no.into());
         self
@@ -132,32 +132,32 @@ impl CallInfo {
             receive_number: Default::default(),
         }
     }
-    /// Sets `call_duration`.
+    /// Sets `call_duration`
     pub fn call_duration(mut self, call_duration: impl Into<String>) -> Self {
         self.call_duration = Some(call_duration.into());
         self
     }
-    /// Sets `call_number`.
+    /// Sets `call_number`
     pub fn call_number(mut self, call_number: impl Into<String>) -> Self {
         self.call_number = Some(call_number.into());
         self
     }
-    /// Sets `call_time`.
+    /// Sets `call_time`
     pub fn call_time(mut self, call_time: impl Into<String>) -> Self {
         self.call_time = Some(call_time.into());
         self
     }
-    /// Sets `caller_name`.
+    /// Sets `caller_name`
     pub fn caller_name(mut self, caller_name: impl Into<String>) -> Self {
         self.caller_name = Some(caller_name.into());
         self
     }
-    /// Sets `is_connected`.
+    /// Sets `is_connected`
     pub fn is_connected(mut self, is_connected: bool) -> Self {
         self.is_connected = Some(is_connected);
         self
     }
-    /// Sets `receive_number`.
+    /// Sets `receive_number`
     pub fn receive_number(mut self, receive_number: impl Into<String>) -> Self {
         self.receive_number = Some(receive_number.into());
         self

@@ -58,7 +58,7 @@ impl PowerUpdateOrderRelationStatusRequest {
             remark: Default::default(),
         }
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self

@@ -139,82 +139,82 @@ impl PowerVirtualServicePushCallRecordRequest {
             tel_y: Default::default(),
         }
     }
-    /// Sets `areacode`.
+    /// Sets `areacode`
     pub fn areacode(mut self, areacode: impl Into<String>) -> Self {
         self.areacode = Some(areacode.into());
         self
     }
-    /// Sets `call_duration`.
+    /// Sets `call_duration`
     pub fn call_duration(mut self, call_duration: i32) -> Self {
         self.call_duration = Some(call_duration);
         self
     }
-    /// Sets `calldisplay`.
+    /// Sets `calldisplay`
     pub fn calldisplay(mut self, calldisplay: impl Into<String>) -> Self {
         self.calldisplay = Some(calldisplay.into());
         self
     }
-    /// Sets `callrecording`.
+    /// Sets `callrecording`
     pub fn callrecording(mut self, callrecording: impl Into<String>) -> Self {
         self.callrecording = Some(callrecording.into());
         self
     }
-    /// Sets `callstate`.
+    /// Sets `callstate`
     pub fn callstate(mut self, callstate: impl Into<String>) -> Self {
         self.callstate = Some(callstate.into());
         self
     }
-    /// Sets `collect_num_time`.
+    /// Sets `collect_num_time`
     pub fn collect_num_time(mut self, collect_num_time: impl Into<String>) -> Self {
         self.collect_num_time = Some(collect_num_time.into());
         self
     }
-    /// Sets `ext`.
+    /// Sets `ext`
     pub fn ext(mut self, ext: impl Into<String>) -> Self {
         self.ext = Some(ext.into());
         self
     }
-    /// Sets `recordurl`.
+    /// Sets `recordurl`
     pub fn recordurl(mut self, recordurl: impl Into<String>) -> Self {
         self.recordurl = Some(recordurl.into());
         self
     }
-    /// Sets `releasecause`.
+    /// Sets `releasecause`
     pub fn releasecause(mut self, releasecause: impl Into<String>) -> Self {
         self.releasecause = Some(releasecause.into());
         self
     }
-    /// Sets `releasedir`.
+    /// Sets `releasedir`
     pub fn releasedir(mut self, releasedir: impl Into<String>) -> Self {
         self.releasedir = Some(releasedir.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `ringing_duration`.
+    /// Sets `ringing_duration`
     pub fn ringing_duration(mut self, ringing_duration: i32) -> Self {
         self.ringing_duration = Some(ringing_duration);
         self
     }
-    /// Sets `ringingrecordurl`.
+    /// Sets `ringingrecordurl`
     pub fn ringingrecordurl(mut self, ringingrecordurl: impl Into<String>) -> Self {
         self.ringingrecordurl = Some(ringingrecordurl.into());
         self
     }
-    /// Sets `subid`.
+    /// Sets `subid`
     pub fn subid(mut self, subid: impl Into<String>) -> Self {
         self.subid = Some(subid.into());
         self
     }
-    /// Sets `tel_xext`.
+    /// Sets `tel_xext`
     pub fn tel_xext(mut self, tel_xext: impl Into<String>) -> Self {
         self.tel_xext = Some(tel_xext.into());
         self
     }
-    /// Sets `tel_y`.
+    /// Sets `tel_y`
     pub fn tel_y(mut self, tel_y: impl Into<String>) -> Self {
         self.tel_y = Some(tel_y.into());
         self

@@ -306,7 +306,7 @@ impl ProductAddCbProductRequest {
             white_back_ground_pic_url: Default::default(),
         }
     }
-    /// Sets `account_template_id`.
+    /// Sets `account_template_id`. Example: `122112`
     pub fn account_template_id(
         mut self,
         account_template_id: impl Into<String>,
@@ -314,7 +314,7 @@ impl ProductAddCbProductRequest {
         self.account_template_id = Some(account_template_id.into());
         self
     }
-    /// Sets `after_sale_service`.
+    /// Sets `after_sale_service`. Example: `7-1`
     pub fn after_sale_service(
         mut self,
         after_sale_service: ::std::collections::BTreeMap<String, String>,
@@ -322,222 +322,222 @@ impl ProductAddCbProductRequest {
         self.after_sale_service = after_sale_service;
         self
     }
-    /// Sets `appoint_delivery_day`.
+    /// Sets `appoint_delivery_day`. Example: `2`
     pub fn appoint_delivery_day(mut self, appoint_delivery_day: i64) -> Self {
         self.appoint_delivery_day = Some(appoint_delivery_day);
         self
     }
-    /// Sets `assoc_ids`.
+    /// Sets `assoc_ids`. Example: `1|2|3`
     pub fn assoc_ids(mut self, assoc_ids: impl Into<String>) -> Self {
         self.assoc_ids = Some(assoc_ids.into());
         self
     }
-    /// Sets `biz_kind`.
+    /// Sets `biz_kind`. Example: `2`
     pub fn biz_kind(mut self, biz_kind: i64) -> Self {
         self.biz_kind = Some(biz_kind);
         self
     }
-    /// Sets `brand_id`.
+    /// Sets `brand_id`
     pub fn brand_id(mut self, brand_id: i64) -> Self {
         self.brand_id = Some(brand_id);
         self
     }
-    /// Sets `car_vin_code`.
+    /// Sets `car_vin_code`. Example: `BA111111111111111`
     pub fn car_vin_code(mut self, car_vin_code: impl Into<String>) -> Self {
         self.car_vin_code = Some(car_vin_code.into());
         self
     }
-    /// Sets `cdf_category`.
+    /// Sets `cdf_category`. Example: `1`
     pub fn cdf_category(mut self, cdf_category: impl Into<String>) -> Self {
         self.cdf_category = Some(cdf_category.into());
         self
     }
-    /// Sets `delivery_delay_day`.
+    /// Sets `delivery_delay_day`. Example: `3`
     pub fn delivery_delay_day(mut self, delivery_delay_day: i64) -> Self {
         self.delivery_delay_day = Some(delivery_delay_day);
         self
     }
-    /// Sets `delivery_method`.
+    /// Sets `delivery_method`. Example: `7`
     pub fn delivery_method(mut self, delivery_method: i32) -> Self {
         self.delivery_method = Some(delivery_method);
         self
     }
-    /// Sets `discount_price`.
+    /// Sets `discount_price`. Example: `11000`
     pub fn discount_price(mut self, discount_price: i64) -> Self {
         self.discount_price = Some(discount_price);
         self
     }
-    /// Sets `extra`.
+    /// Sets `extra`. Example: `略`
     pub fn extra(mut self, extra: impl Into<String>) -> Self {
         self.extra = Some(extra.into());
         self
     }
-    /// Sets `limit_per_buyer`.
+    /// Sets `limit_per_buyer`. Example: `1`
     pub fn limit_per_buyer(mut self, limit_per_buyer: i64) -> Self {
         self.limit_per_buyer = Some(limit_per_buyer);
         self
     }
-    /// Sets `logistics_info`.
+    /// Sets `logistics_info`. Example: `跨境物流信息`
     pub fn logistics_info(mut self, logistics_info: impl Into<String>) -> Self {
         self.logistics_info = Some(logistics_info.into());
         self
     }
-    /// Sets `long_pic_url`.
+    /// Sets `long_pic_url`. Example: `http://aaaa`
     pub fn long_pic_url(mut self, long_pic_url: impl Into<String>) -> Self {
         self.long_pic_url = Some(long_pic_url.into());
         self
     }
-    /// Sets `market_price`.
+    /// Sets `market_price`. Example: `13345`
     pub fn market_price(mut self, market_price: i64) -> Self {
         self.market_price = Some(market_price);
         self
     }
-    /// Sets `maximum_per_order`.
+    /// Sets `maximum_per_order`. Example: `200`
     pub fn maximum_per_order(mut self, maximum_per_order: i64) -> Self {
         self.maximum_per_order = Some(maximum_per_order);
         self
     }
-    /// Sets `minimum_per_order`.
+    /// Sets `minimum_per_order`. Example: `2`
     pub fn minimum_per_order(mut self, minimum_per_order: i64) -> Self {
         self.minimum_per_order = Some(minimum_per_order);
         self
     }
-    /// Sets `need_check_out`.
+    /// Sets `need_check_out`. Example: `true`
     pub fn need_check_out(mut self, need_check_out: bool) -> Self {
         self.need_check_out = Some(need_check_out);
         self
     }
-    /// Sets `need_recharge_mode`.
+    /// Sets `need_recharge_mode`. Example: `true`
     pub fn need_recharge_mode(mut self, need_recharge_mode: bool) -> Self {
         self.need_recharge_mode = Some(need_recharge_mode);
         self
     }
-    /// Sets `out_product_id`.
+    /// Sets `out_product_id`. Example: `123`
     pub fn out_product_id(mut self, out_product_id: i64) -> Self {
         self.out_product_id = Some(out_product_id);
         self
     }
-    /// Sets `outer_product_id`.
+    /// Sets `outer_product_id`. Example: `232334`
     pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
         self.outer_product_id = Some(outer_product_id.into());
         self
     }
-    /// Sets `poi_resource`.
+    /// Sets `poi_resource`
     pub fn poi_resource(mut self, poi_resource: PoiResource) -> Self {
         self.poi_resource = Some(poi_resource);
         self
     }
-    /// Sets `presell_config_level`.
+    /// Sets `presell_config_level`. Example: `3`
     pub fn presell_config_level(mut self, presell_config_level: i64) -> Self {
         self.presell_config_level = Some(presell_config_level);
         self
     }
-    /// Sets `presell_delay`.
+    /// Sets `presell_delay`. Example: `3`
     pub fn presell_delay(mut self, presell_delay: i64) -> Self {
         self.presell_delay = Some(presell_delay);
         self
     }
-    /// Sets `presell_delivery_type`.
+    /// Sets `presell_delivery_type`. Example: `1`
     pub fn presell_delivery_type(mut self, presell_delivery_type: i64) -> Self {
         self.presell_delivery_type = Some(presell_delivery_type);
         self
     }
-    /// Sets `presell_end_time`.
+    /// Sets `presell_end_time`. Example: `2020-02-21 18:54:27`
     pub fn presell_end_time(mut self, presell_end_time: impl Into<String>) -> Self {
         self.presell_end_time = Some(presell_end_time.into());
         self
     }
-    /// Sets `presell_type`.
+    /// Sets `presell_type`. Example: `0`
     pub fn presell_type(mut self, presell_type: i64) -> Self {
         self.presell_type = Some(presell_type);
         self
     }
-    /// Sets `price_has_tax`.
+    /// Sets `price_has_tax`. Example: `1`
     pub fn price_has_tax(mut self, price_has_tax: impl Into<String>) -> Self {
         self.price_has_tax = Some(price_has_tax.into());
         self
     }
-    /// Sets `product_format`.
+    /// Sets `product_format`
     pub fn product_format(mut self, product_format: impl Into<String>) -> Self {
         self.product_format = Some(product_format.into());
         self
     }
-    /// Sets `product_format_new`.
+    /// Sets `product_format_new`. Example: `{1542:[{value:23964,name:是,diy_type:0}],1633:[{value:38417,name:锁水,diy_type:0}],`
     pub fn product_format_new(mut self, product_format_new: impl Into<String>) -> Self {
         self.product_format_new = Some(product_format_new.into());
         self
     }
-    /// Sets `quality_list`.
+    /// Sets `quality_list`
     pub fn quality_list(mut self, quality_list: Vec<Quality>) -> Self {
         self.quality_list = quality_list;
         self
     }
-    /// Sets `recommend_remark`.
+    /// Sets `recommend_remark`. Example: `这个商品很好啊`
     pub fn recommend_remark(mut self, recommend_remark: impl Into<String>) -> Self {
         self.recommend_remark = Some(recommend_remark.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`. Example: `备注`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `sell_channel`.
+    /// Sets `sell_channel`. Example: `0`
     pub fn sell_channel(mut self, sell_channel: Vec<i64>) -> Self {
         self.sell_channel = sell_channel;
         self
     }
-    /// Sets `size_info_template_id`.
+    /// Sets `size_info_template_id`. Example: `1`
     pub fn size_info_template_id(mut self, size_info_template_id: i64) -> Self {
         self.size_info_template_id = Some(size_info_template_id);
         self
     }
-    /// Sets `spec_name`.
+    /// Sets `spec_name`. Example: `颜色-尺码`
     pub fn spec_name(mut self, spec_name: impl Into<String>) -> Self {
         self.spec_name = Some(spec_name.into());
         self
     }
-    /// Sets `spec_pic`.
+    /// Sets `spec_pic`. Example: `img_url,img_url,img_url`
     pub fn spec_pic(mut self, spec_pic: impl Into<String>) -> Self {
         self.spec_pic = Some(spec_pic.into());
         self
     }
-    /// Sets `spu_id`.
+    /// Sets `spu_id`. Example: `14567`
     pub fn spu_id(mut self, spu_id: i64) -> Self {
         self.spu_id = Some(spu_id);
         self
     }
-    /// Sets `src`.
+    /// Sets `src`. Example: `略`
     pub fn src(mut self, src: impl Into<String>) -> Self {
         self.src = Some(src.into());
         self
     }
-    /// Sets `standard_brand_id`.
+    /// Sets `standard_brand_id`. Example: `111`
     pub fn standard_brand_id(mut self, standard_brand_id: i64) -> Self {
         self.standard_brand_id = Some(standard_brand_id);
         self
     }
-    /// Sets `start_sale_type`.
+    /// Sets `start_sale_type`. Example: `0`
     pub fn start_sale_type(mut self, start_sale_type: i64) -> Self {
         self.start_sale_type = Some(start_sale_type);
         self
     }
-    /// Sets `third_url`.
+    /// Sets `third_url`. Example: `http://img.alicdn.com/xxxx`
     pub fn third_url(mut self, third_url: impl Into<String>) -> Self {
         self.third_url = Some(third_url.into());
         self
     }
-    /// Sets `weight`.
+    /// Sets `weight`. Example: `1000`
     pub fn weight(mut self, weight: f64) -> Self {
         self.weight = Some(weight);
         self
     }
-    /// Sets `weight_unit`.
+    /// Sets `weight_unit`. Example: `1`
     pub fn weight_unit(mut self, weight_unit: i64) -> Self {
         self.weight_unit = Some(weight_unit);
         self
     }
-    /// Sets `white_back_ground_pic_url`.
+    /// Sets `white_back_ground_pic_url`. Example: `http://aaaa`
     pub fn white_back_ground_pic_url(
         mut self,
         white_back_ground_pic_url: impl Into<String>,
@@ -609,57 +609,57 @@ impl PoiResource {
             valid_start: Default::default(),
         }
     }
-    /// Sets `code_type`.
+    /// Sets `code_type`
     pub fn code_type(mut self, code_type: i64) -> Self {
         self.code_type = Some(code_type);
         self
     }
-    /// Sets `condition`.
+    /// Sets `condition`
     pub fn condition(mut self, condition: impl Into<String>) -> Self {
         self.condition = Some(condition.into());
         self
     }
-    /// Sets `count`.
+    /// Sets `count`
     pub fn count(mut self, count: i64) -> Self {
         self.count = Some(count);
         self
     }
-    /// Sets `couponSecondExchange`.
+    /// Sets `couponSecondExchange`
     pub fn coupon_second_exchange(mut self, coupon_second_exchange: i64) -> Self {
         self.coupon_second_exchange = Some(coupon_second_exchange);
         self
     }
-    /// Sets `link`.
+    /// Sets `link`
     pub fn link(mut self, link: impl Into<String>) -> Self {
         self.link = Some(link.into());
         self
     }
-    /// Sets `notification`.
+    /// Sets `notification`
     pub fn notification(mut self, notification: impl Into<String>) -> Self {
         self.notification = Some(notification.into());
         self
     }
-    /// Sets `service_num`.
+    /// Sets `service_num`
     pub fn service_num(mut self, service_num: impl Into<String>) -> Self {
         self.service_num = Some(service_num.into());
         self
     }
-    /// Sets `total_can_use_count`.
+    /// Sets `total_can_use_count`
     pub fn total_can_use_count(mut self, total_can_use_count: i32) -> Self {
         self.total_can_use_count = Some(total_can_use_count);
         self
     }
-    /// Sets `valid_days`.
+    /// Sets `valid_days`
     pub fn valid_days(mut self, valid_days: i64) -> Self {
         self.valid_days = Some(valid_days);
         self
     }
-    /// Sets `valid_end`.
+    /// Sets `valid_end`
     pub fn valid_end(mut self, valid_end: i64) -> Self {
         self.valid_end = Some(valid_end);
         self
     }
-    /// Sets `valid_start`.
+    /// Sets `valid_start`
     pub fn valid_start(mut self, valid_start: i64) -> Self {
         self.valid_start = Some(valid_start);
         self
@@ -685,7 +685,7 @@ impl Quality {
             quality_name: Default::default(),
         }
     }
-    /// Sets `quality_attachments`.
+    /// Sets `quality_attachments`
     pub fn quality_attachments(
         mut self,
         quality_attachments: Vec<QualityAttachment>,
@@ -693,12 +693,12 @@ impl Quality {
         self.quality_attachments = quality_attachments;
         self
     }
-    /// Sets `quality_key`.
+    /// Sets `quality_key`
     pub fn quality_key(mut self, quality_key: impl Into<String>) -> Self {
         self.quality_key = Some(quality_key.into());
         self
     }
-    /// Sets `quality_name`.
+    /// Sets `quality_name`
     pub fn quality_name(mut self, quality_name: impl Into<String>) -> Self {
         self.quality_name = Some(quality_name.into());
         self
@@ -721,12 +721,12 @@ impl QualityAttachment {
             url: Default::default(),
         }
     }
-    /// Sets `media_type`.
+    /// Sets `media_type`
     pub fn media_type(mut self, media_type: i64) -> Self {
         self.media_type = Some(media_type);
         self
     }
-    /// Sets `url`.
+    /// Sets `url`
     pub fn url(mut self, url: impl Into<String>) -> Self {
         self.url = Some(url.into());
         self

@@ -85,12 +85,12 @@ impl ProductAddCombinationRequest {
             sku_info: Default::default(),
         }
     }
-    /// Sets `anchor_image_info`.
+    /// Sets `anchor_image_info`
     pub fn anchor_image_info(mut self, anchor_image_info: impl Into<String>) -> Self {
         self.anchor_image_info = Some(anchor_image_info.into());
         self
     }
-    /// Sets `sku_info`.
+    /// Sets `sku_info`
     pub fn sku_info(mut self, sku_info: Vec<SkuInfo>) -> Self {
         self.sku_info = sku_info;
         self
@@ -124,7 +124,7 @@ impl SkuInfo {
             sku_num_info: Default::default(),
         }
     }
-    /// Sets `sku_num_info`.
+    /// Sets `sku_num_info`
     pub fn sku_num_info(mut self, sku_num_info: Vec<SkuNumInfo>) -> Self {
         self.sku_num_info = sku_num_info;
         self

@@ -53,12 +53,12 @@ impl ProductAddSchemaRequest {
             recruit_info: Default::default(),
         }
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `1`
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `recommend_ids`.
+    /// Sets `recommend_ids`. Example: `{category_recommend_id:aqwrqwrq123}`
     pub fn recommend_ids(
         mut self,
         recommend_ids: ::std::collections::BTreeMap<String, String>,
@@ -66,7 +66,7 @@ impl ProductAddSchemaRequest {
         self.recommend_ids = recommend_ids;
         self
     }
-    /// Sets `recruit_info`.
+    /// Sets `recruit_info`
     pub fn recruit_info(mut self, recruit_info: RecruitInfo) -> Self {
         self.recruit_info = Some(recruit_info);
         self
@@ -108,7 +108,7 @@ impl RecruitInfo {
             recruit_source: Default::default(),
         }
     }
-    /// Sets `recruit_source`.
+    /// Sets `recruit_source`. Example: `isv.appid`
     pub fn recruit_source(mut self, recruit_source: impl Into<String>) -> Self {
         self.recruit_source = Some(recruit_source.into());
         self

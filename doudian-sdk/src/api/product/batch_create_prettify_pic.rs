@@ -94,22 +94,22 @@ impl PrettifyPicDataText {
             text_align: Default::default(),
         }
     }
-    /// Sets `background_color`.
+    /// Sets `background_color`
     pub fn background_color(mut self, background_color: impl Into<String>) -> Self {
         self.background_color = Some(background_color.into());
         self
     }
-    /// Sets `font_color`.
+    /// Sets `font_color`
     pub fn font_color(mut self, font_color: impl Into<String>) -> Self {
         self.font_color = Some(font_color.into());
         self
     }
-    /// Sets `font_size`.
+    /// Sets `font_size`
     pub fn font_size(mut self, font_size: i64) -> Self {
         self.font_size = Some(font_size);
         self
     }
-    /// Sets `text_align`.
+    /// Sets `text_align`
     pub fn text_align(mut self, text_align: impl Into<String>) -> Self {
         self.text_align = Some(text_align.into());
         self

@@ -427,8 +427,8 @@ pub struct Product {
     pub category_id: Option<i64>,
     /// `channel`
     pub channel: Option<Channel>,
-    /// `check_status`
-    pub check_status: Option<i32>,
+    /// `check_status`: a [`ProductCheckStatus`](crate::codes::ProductCheckStatus) code
+    pub check_status: Option<crate::codes::ProductCheckStatus>,
     /// `create_time`
     pub create_time: Option<i64>,
     /// `currency`

@@ -28,17 +28,17 @@ impl ProductCategoryDimListRequest {
             parent_id: Default::default(),
         }
     }
-    /// Sets `level`.
+    /// Sets `level`
     pub fn level(mut self, level: i32) -> Self {
         self.level = Some(level);
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `parent_id`.
+    /// Sets `parent_id`
     pub fn parent_id(mut self, parent_id: i64) -> Self {
         self.parent_id = Some(parent_id);
         self

@@ -47,27 +47,27 @@ impl ProductCombinationListRequest {
             status_list: Default::default(),
         }
     }
-    /// Sets `combination_sub_type`.
+    /// Sets `combination_sub_type`
     pub fn combination_sub_type(mut self, combination_sub_type: i32) -> Self {
         self.combination_sub_type = Some(combination_sub_type);
         self
     }
-    /// Sets `combination_type`.
+    /// Sets `combination_type`
     pub fn combination_type(mut self, combination_type: i32) -> Self {
         self.combination_type = Some(combination_type);
         self
     }
-    /// Sets `exclude_combination_ids`.
+    /// Sets `exclude_combination_ids`
     pub fn exclude_combination_ids(mut self, exclude_combination_ids: Vec<i64>) -> Self {
         self.exclude_combination_ids = exclude_combination_ids;
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `status_list`.
+    /// Sets `status_list`
     pub fn status_list(mut self, status_list: Vec<i64>) -> Self {
         self.status_list = status_list;
         self

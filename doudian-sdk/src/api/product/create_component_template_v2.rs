@@ -42,12 +42,12 @@ impl ProductCreateComponentTemplateV2Request {
             shareable: Default::default(),
         }
     }
-    /// Sets `category_id`.
+    /// Sets `category_id`
     pub fn category_id(mut self, category_id: i64) -> Self {
         self.category_id = Some(category_id);
         self
     }
-    /// Sets `shareable`.
+    /// Sets `shareable`
     pub fn shareable(mut self, shareable: bool) -> Self {
         self.shareable = Some(shareable);
         self

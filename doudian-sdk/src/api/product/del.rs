@@ -35,17 +35,23 @@ impl ProductDelRequest {
             product_id: Default::default(),
         }
     }
-    /// Sets `delete_forever`.
+    /// Sets `true` removes the product for good instead of moving it to the recycle bin.
+    ///
+    /// `delete_forever`
     pub fn delete_forever(mut self, delete_forever: bool) -> Self {
         self.delete_forever = Some(delete_forever);
         self
     }
-    /// Sets `out_product_id`.
+    /// Sets The merchant's own numeric product id, instead of `product_id`.
+    ///
+    /// `out_product_id`
     pub fn out_product_id(mut self, out_product_id: i64) -> Self {
         self.out_product_id = Some(out_product_id);
         self
     }
-    /// Sets `product_id`.
+    /// Sets The product to delete.
+    ///
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self

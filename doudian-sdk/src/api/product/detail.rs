@@ -2,7 +2,38 @@
 // Source: api-spec/groups/product.json
 
 //! `product.detail`: its request, its response and their nested types.
-pub use super::shared::CategoryDetail;
+pub use crate::api::model::AfterSaleServiceV2;
+pub use crate::api::model::CargoInfo;
+pub use crate::api::model::CategoryDetail;
+pub use crate::api::model::CpvPath;
+pub use crate::api::model::CustomsReportInfo;
+pub use crate::api::model::DelayRule;
+pub use crate::api::model::DeliveryInfo;
+pub use crate::api::model::Extra;
+#[deprecated(
+    note = "the objects of product.detail and of other methods are now one type: `api::model::ProductLogisticsInfo`"
+)]
+pub type LogisticsInfo = crate::api::model::ProductLogisticsInfo;
+pub use crate::api::model::MaterialAuditReason;
+pub use crate::api::model::MeasureInfo;
+pub use crate::api::model::MeasureInfoValue;
+pub use crate::api::model::PoiResource;
+pub use crate::api::model::ProductAuditInfo;
+pub use crate::api::model::Quality;
+pub use crate::api::model::QualityAttachment;
+pub use crate::api::model::QualityInspectionInfo;
+pub use crate::api::model::ReferencePriceCertificate;
+pub use crate::api::model::SellProperty;
+pub use crate::api::model::ShopCategory;
+#[deprecated(
+    note = "the objects of product.detail and of other methods are now one type: `api::model::ProductSpec`"
+)]
+pub type Spec = crate::api::model::ProductSpec;
+pub use crate::api::model::SpecPic;
+pub use crate::api::model::SpecPrice;
+pub use crate::api::model::TaxExemptionSkuInfo;
+pub use crate::api::model::UnitPriceInfo;
+pub use crate::api::model::Value;
 /// `product.detail` (获取商品详情): Reads one product in full: title, images, category, specs, SKUs with their prices and stock (`spec_prices`), freight template and after-sale settings. Name it by `product_id` or by the merchant's `out_product_id`; `show_draft` reads the draft being edited instead of the live version.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -36,661 +67,49 @@ impl ProductDetailRequest {
             show_draft: Default::default(),
         }
     }
-    /// Sets `out_product_id`.
+    /// Sets The merchant's own numeric product id, instead of `product_id`.
+    ///
+    /// `out_product_id`
     pub fn out_product_id(mut self, out_product_id: impl Into<String>) -> Self {
         self.out_product_id = Some(out_product_id.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets The product id (19 digits, sent as text).
+    ///
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `show_draft`.
+    /// Sets `true` reads the unpublished draft instead of the live product.
+    ///
+    /// `show_draft`
     pub fn show_draft(mut self, show_draft: impl Into<String>) -> Self {
         self.show_draft = Some(show_draft.into());
         self
     }
 }
 /// `product.detail` response: the reply's `data`.
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default, ::serde::Serialize)]
+#[serde(transparent)]
 #[non_exhaustive]
-pub struct ProductDetailResponse {
-    /// `account_template_id`
-    pub account_template_id: Option<String>,
-    /// `after_sale_service`
-    pub after_sale_service: Option<String>,
-    /// `after_sale_service_v2`
-    pub after_sale_service_v2: Option<AfterSaleServiceV2>,
-    /// `appoint_delivery_day`
-    pub appoint_delivery_day: Option<i64>,
-    /// `brand_id`
-    pub brand_id: Option<i64>,
-    /// `car_vin_code`
-    pub car_vin_code: Option<String>,
-    /// `category_detail`
-    pub category_detail: Option<CategoryDetail>,
-    /// `cdf_category`
-    pub cdf_category: Option<String>,
-    /// Audit status: 1 not submitted, 2 awaiting audit, 3 approved, 4 rejected, 5 banned, 7 approved and waiting to go on sale.
-    ///
-    /// `check_status`
-    pub check_status: Option<i64>,
-    /// `create_time`
-    pub create_time: Option<String>,
-    /// `delay_rule`
-    pub delay_rule: Option<DelayRule>,
-    /// `delivery_delay_day`
-    pub delivery_delay_day: Option<i64>,
-    /// `delivery_method`
-    pub delivery_method: Option<i32>,
-    /// `description`
-    pub description: Option<String>,
-    /// The selling price, in fen.
-    ///
-    /// `discount_price`
-    pub discount_price: Option<i64>,
-    /// `draft_status`
-    pub draft_status: Option<i64>,
-    /// `extra`
-    pub extra: Option<String>,
-    /// `format_update_time`
-    pub format_update_time: Option<String>,
-    /// The freight template (`freightTemplate.list`).
-    ///
-    /// `freight_id`
-    pub freight_id: Option<i64>,
-    /// `img`
-    pub img: Option<String>,
-    /// `is_auto_charge`
-    pub is_auto_charge: Option<bool>,
-    /// `is_c2b_switch_on`
-    pub is_c2b_switch_on: Option<bool>,
-    /// `is_create`
-    pub is_create: Option<i64>,
-    /// `is_sub_product`
-    pub is_sub_product: Option<bool>,
-    /// `limit_per_buyer`
-    pub limit_per_buyer: Option<i64>,
-    /// `logistics_info`
-    pub logistics_info: Option<LogisticsInfo>,
-    /// `long_pic_url`
-    pub long_pic_url: Option<String>,
-    /// `main_image_three_to_four`
-    pub main_image_three_to_four: Option<String>,
-    /// `main_pic_3_4`
-    pub main_pic_3_4: Vec<String>,
-    /// `main_product_id`
-    pub main_product_id: Option<i64>,
-    /// The crossed-out reference price, in fen.
-    ///
-    /// `market_price`
-    pub market_price: Option<i64>,
-    /// `material_video_id`
-    pub material_video_id: Option<String>,
-    /// `maximum_per_order`
-    pub maximum_per_order: Option<i64>,
-    /// `micro_app_id`
-    pub micro_app_id: Option<String>,
-    /// `minimum_per_order`
-    pub minimum_per_order: Option<i64>,
-    /// `mobile` (sensitive: redacted in `Debug`)
-    pub mobile: Option<String>,
-    /// `name`
-    pub name: Option<String>,
-    /// `name_prefix`
-    pub name_prefix: Option<String>,
-    /// `need_recharge_mode`
-    pub need_recharge_mode: Option<bool>,
-    /// `open_user_id`
-    pub open_user_id: Option<i64>,
-    /// `out_product_id`
-    pub out_product_id: Option<i64>,
-    /// `outer_product_id`
-    pub outer_product_id: Option<String>,
-    /// `pay_type`
-    pub pay_type: Option<i64>,
-    /// `pic`
-    pub pic: Vec<String>,
-    /// `pickup_method`
-    pub pickup_method: Option<String>,
-    /// `poi_resource`
-    pub poi_resource: Option<PoiResource>,
-    /// `presell_config_level`
-    pub presell_config_level: Option<i64>,
-    /// `presell_delay`
-    pub presell_delay: Option<i64>,
-    /// `presell_delivery_type`
-    pub presell_delivery_type: Option<i64>,
-    /// `presell_end_time`
-    pub presell_end_time: Option<String>,
-    /// `presell_type`
-    pub presell_type: Option<i64>,
-    /// `price_has_tax`
-    pub price_has_tax: Option<i64>,
-    /// `product_audit_info`
-    pub product_audit_info: Option<ProductAuditInfo>,
-    /// `product_format`
-    pub product_format: Option<String>,
-    /// `product_format_new`
-    pub product_format_new: Option<String>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `product_id_str`
-    pub product_id_str: Option<String>,
-    /// `product_type`
-    pub product_type: Option<i64>,
-    /// `quality_inspection_info`
-    pub quality_inspection_info: Option<QualityInspectionInfo>,
-    /// `quality_list`
-    pub quality_list: Vec<Quality>,
-    /// `recommend_remark`
-    pub recommend_remark: Option<String>,
-    /// `reduce_type`
-    pub reduce_type: Option<i64>,
-    /// `reference_price`
-    pub reference_price: Option<i64>,
-    /// `reference_price_certificate`
-    pub reference_price_certificate: Option<ReferencePriceCertificate>,
-    /// `sale_channel_type`
-    pub sale_channel_type: Option<String>,
-    /// `sale_limit_id`
-    pub sale_limit_id: Option<i64>,
-    /// `sell_channel`
-    pub sell_channel: Vec<i64>,
-    /// `sell_num`
-    pub sell_num: Option<i64>,
-    /// `shop_category`
-    pub shop_category: Option<ShopCategory>,
-    /// `short_product_name`
-    pub short_product_name: Option<String>,
-    /// `size_info_template_id`
-    pub size_info_template_id: Option<i64>,
-    /// `spec_id`
-    pub spec_id: Option<i64>,
-    /// `spec_pics`
-    pub spec_pics: Vec<SpecPic>,
-    /// The SKUs: for each its id, price, stock and the spec values it combines.
-    ///
-    /// `spec_prices`
-    pub spec_prices: Vec<SpecPrice>,
-    /// `specs`
-    pub specs: Vec<Spec>,
-    /// `spu_id`
-    pub spu_id: Option<i64>,
-    /// `standard_brand_id`
-    pub standard_brand_id: Option<i64>,
-    /// `start_sale_type`
-    pub start_sale_type: Option<i64>,
-    /// Whether it is on sale: 0 on sale, 1 off the shelf, 2 deleted.
-    ///
-    /// `status`: a [`ProductStatus`](crate::codes::ProductStatus) code
-    pub status: Option<crate::codes::ProductStatus>,
-    /// `store_id`
-    pub store_id: Option<i64>,
-    /// `unit_price_info`
-    pub unit_price_info: Option<UnitPriceInfo>,
-    /// When it last changed, as text.
-    ///
-    /// `update_time`
-    pub update_time: Option<String>,
-    /// `weight_unit`
-    pub weight_unit: Option<i64>,
-    /// `weight_value`
-    pub weight_value: Option<f64>,
-    /// `white_back_ground_pic_url`
-    pub white_back_ground_pic_url: Option<String>,
+pub struct ProductDetailResponse(pub crate::api::model::Product);
+impl ::std::ops::Deref for ProductDetailResponse {
+    type Target = crate::api::model::Product;
+    /// The reply is one [`Product`](crate::api::model::Product): its fields read through this.
+    fn deref(&self) -> &crate::api::model::Product {
+        &self.0
+    }
 }
-impl ::std::fmt::Debug for ProductDetailResponse {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ProductDetailResponse")
-            .field("account_template_id", &self.account_template_id)
-            .field("after_sale_service", &self.after_sale_service)
-            .field("after_sale_service_v2", &self.after_sale_service_v2)
-            .field("appoint_delivery_day", &self.appoint_delivery_day)
-            .field("brand_id", &self.brand_id)
-            .field("car_vin_code", &self.car_vin_code)
-            .field("category_detail", &self.category_detail)
-            .field("cdf_category", &self.cdf_category)
-            .field("check_status", &self.check_status)
-            .field("create_time", &self.create_time)
-            .field("delay_rule", &self.delay_rule)
-            .field("delivery_delay_day", &self.delivery_delay_day)
-            .field("delivery_method", &self.delivery_method)
-            .field("description", &self.description)
-            .field("discount_price", &self.discount_price)
-            .field("draft_status", &self.draft_status)
-            .field("extra", &self.extra)
-            .field("format_update_time", &self.format_update_time)
-            .field("freight_id", &self.freight_id)
-            .field("img", &self.img)
-            .field("is_auto_charge", &self.is_auto_charge)
-            .field("is_c2b_switch_on", &self.is_c2b_switch_on)
-            .field("is_create", &self.is_create)
-            .field("is_sub_product", &self.is_sub_product)
-            .field("limit_per_buyer", &self.limit_per_buyer)
-            .field("logistics_info", &self.logistics_info)
-            .field("long_pic_url", &self.long_pic_url)
-            .field("main_image_three_to_four", &self.main_image_three_to_four)
-            .field("main_pic_3_4", &self.main_pic_3_4)
-            .field("main_product_id", &self.main_product_id)
-            .field("market_price", &self.market_price)
-            .field("material_video_id", &self.material_video_id)
-            .field("maximum_per_order", &self.maximum_per_order)
-            .field("micro_app_id", &self.micro_app_id)
-            .field("minimum_per_order", &self.minimum_per_order)
-            .field("mobile", &crate::secret::Redacted(&self.mobile))
-            .field("name", &self.name)
-            .field("name_prefix", &self.name_prefix)
-            .field("need_recharge_mode", &self.need_recharge_mode)
-            .field("open_user_id", &self.open_user_id)
-            .field("out_product_id", &self.out_product_id)
-            .field("outer_product_id", &self.outer_product_id)
-            .field("pay_type", &self.pay_type)
-            .field("pic", &self.pic)
-            .field("pickup_method", &self.pickup_method)
-            .field("poi_resource", &self.poi_resource)
-            .field("presell_config_level", &self.presell_config_level)
-            .field("presell_delay", &self.presell_delay)
-            .field("presell_delivery_type", &self.presell_delivery_type)
-            .field("presell_end_time", &self.presell_end_time)
-            .field("presell_type", &self.presell_type)
-            .field("price_has_tax", &self.price_has_tax)
-            .field("product_audit_info", &self.product_audit_info)
-            .field("product_format", &self.product_format)
-            .field("product_format_new", &self.product_format_new)
-            .field("product_id", &self.product_id)
-            .field("product_id_str", &self.product_id_str)
-            .field("product_type", &self.product_type)
-            .field("quality_inspection_info", &self.quality_inspection_info)
-            .field("quality_list", &self.quality_list)
-            .field("recommend_remark", &self.recommend_remark)
-            .field("reduce_type", &self.reduce_type)
-            .field("reference_price", &self.reference_price)
-            .field("reference_price_certificate", &self.reference_price_certificate)
-            .field("sale_channel_type", &self.sale_channel_type)
-            .field("sale_limit_id", &self.sale_limit_id)
-            .field("sell_channel", &self.sell_channel)
-            .field("sell_num", &self.sell_num)
-            .field("shop_category", &self.shop_category)
-            .field("short_product_name", &self.short_product_name)
-            .field("size_info_template_id", &self.size_info_template_id)
-            .field("spec_id", &self.spec_id)
-            .field("spec_pics", &self.spec_pics)
-            .field("spec_prices", &self.spec_prices)
-            .field("specs", &self.specs)
-            .field("spu_id", &self.spu_id)
-            .field("standard_brand_id", &self.standard_brand_id)
-            .field("start_sale_type", &self.start_sale_type)
-            .field("status", &self.status)
-            .field("store_id", &self.store_id)
-            .field("unit_price_info", &self.unit_price_info)
-            .field("update_time", &self.update_time)
-            .field("weight_unit", &self.weight_unit)
-            .field("weight_value", &self.weight_value)
-            .field("white_back_ground_pic_url", &self.white_back_ground_pic_url)
-            .finish()
+impl From<ProductDetailResponse> for crate::api::model::Product {
+    fn from(response: ProductDetailResponse) -> crate::api::model::Product {
+        response.0
     }
 }
 impl crate::request::Request for ProductDetailRequest {
     const METHOD: &'static str = "product.detail";
     const READ_ONLY: bool = true;
     type Response = ProductDetailResponse;
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct AfterSaleServiceV2 {
-    /// `is_large_product`
-    pub is_large_product: Option<i64>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct CargoInfo {
-    /// `cargo_id`
-    pub cargo_id: Option<String>,
-    /// `source_type`
-    pub source_type: Option<i64>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct CpvPath {
-    /// `cpid`
-    pub cpid: Option<i64>,
-    /// `cpvid`
-    pub cpvid: Option<i64>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct CustomsReportInfo {
-    /// `bar_code`
-    pub bar_code: Option<String>,
-    /// `first_measure_qty`
-    pub first_measure_qty: Option<f64>,
-    /// `first_measure_unit`
-    pub first_measure_unit: Option<String>,
-    /// `g_model`
-    pub g_model: Option<String>,
-    /// `hs_code`
-    pub hs_code: Option<String>,
-    /// `report_brand_name`
-    pub report_brand_name: Option<String>,
-    /// `report_name`
-    pub report_name: Option<String>,
-    /// `second_measure_qty`
-    pub second_measure_qty: Option<f64>,
-    /// `second_measure_unit`
-    pub second_measure_unit: Option<String>,
-    /// `unit`
-    pub unit: Option<String>,
-    /// `usage`
-    pub usage: Option<String>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct DelayRule {
-    /// `config_type`
-    pub config_type: Option<i32>,
-    /// `config_value`
-    pub config_value: Option<i64>,
-    /// `enable`
-    pub enable: Option<bool>,
-    /// `end_time`
-    pub end_time: Option<i64>,
-    /// `start_time`
-    pub start_time: Option<i64>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct DeliveryInfo {
-    /// `info_type`
-    pub info_type: Option<String>,
-    /// `info_unit`
-    pub info_unit: Option<String>,
-    /// `info_value`
-    pub info_value: Option<String>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Extra {
-    /// `cpv_path`
-    pub cpv_path: Vec<CpvPath>,
-    /// `measure_info`
-    pub measure_info: Option<MeasureInfo>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct LogisticsInfo {
-    /// `brand_country_id`
-    pub brand_country_id: Option<i64>,
-    /// `customs_clear_type`
-    pub customs_clear_type: Option<i64>,
-    /// `net_weight_qty`
-    pub net_weight_qty: Option<f64>,
-    /// `origin_country_id`
-    pub origin_country_id: Option<i64>,
-    /// `source_country_id`
-    pub source_country_id: Option<i64>,
-    /// `tax_payer`
-    pub tax_payer: Option<i64>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct MaterialAuditReason {
-    /// `material_type`
-    pub material_type: Option<String>,
-    /// `reasons`
-    pub reasons: Vec<String>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct MeasureInfo {
-    /// `template_id`
-    pub template_id: Option<i64>,
-    /// `values`
-    pub values: Vec<MeasureInfoValue>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct MeasureInfoValue {
-    /// `module_id`
-    pub module_id: Option<i64>,
-    /// `prefix`
-    pub prefix: Option<String>,
-    /// `suffix`
-    pub suffix: Option<String>,
-    /// `unit_id`
-    pub unit_id: Option<i64>,
-    /// `unit_name`
-    pub unit_name: Option<String>,
-    /// `value`
-    pub value: Option<String>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct PoiResource {
-    /// `coupon_return_methods`
-    pub coupon_return_methods: Vec<i64>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ProductAuditInfo {
-    /// `material_audit_reason`
-    pub material_audit_reason: Vec<MaterialAuditReason>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Quality {
-    /// `quality_attachments`
-    pub quality_attachments: Vec<QualityAttachment>,
-    /// `quality_key`
-    pub quality_key: Option<String>,
-    /// `quality_name`
-    pub quality_name: Option<String>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct QualityAttachment {
-    /// `media_type`
-    pub media_type: Option<i64>,
-    /// `url`
-    pub url: Option<String>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct QualityInspectionInfo {
-    /// `agency`
-    pub agency: Option<String>,
-    /// `certificate_code`
-    pub certificate_code: Option<String>,
-    /// `mode`
-    pub mode: Option<i32>,
-    /// `supported`
-    pub supported: Option<bool>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ReferencePriceCertificate {
-    /// `certificate_type`
-    pub certificate_type: Option<String>,
-    /// `certificate_urls`
-    pub certificate_urls: Option<String>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct SellProperty {
-    /// `perperty_id`
-    pub perperty_id: Option<i64>,
-    /// `property_name`
-    pub property_name: Option<String>,
-    /// `remark`
-    pub remark: Option<String>,
-    /// `value_id`
-    pub value_id: Option<i64>,
-    /// `value_name`
-    pub value_name: Option<String>,
-    /// `value_spec_detail_id`
-    pub value_spec_detail_id: Option<i64>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ShopCategory {
-    /// `leaf_category_ids`
-    pub leaf_category_ids: Option<String>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Spec {
-    /// `id`
-    pub id: Option<i64>,
-    /// `is_leaf`
-    pub is_leaf: Option<i32>,
-    /// `name`
-    pub name: Option<String>,
-    /// `pid`
-    pub pid: Option<i64>,
-    /// `property_id`
-    pub property_id: Option<i64>,
-    /// `spec_id`
-    pub spec_id: Option<i64>,
-    /// `values`
-    pub values: Vec<Value>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct SpecPic {
-    /// `pic`
-    pub pic: Option<String>,
-    /// `spec_detail_id`
-    pub spec_detail_id: Option<i64>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct SpecPrice {
-    /// `cargo_info`
-    pub cargo_info: Option<CargoInfo>,
-    /// The merchant's SKU code.
-    ///
-    /// `code`
-    pub code: Option<String>,
-    /// `customs_report_info`
-    pub customs_report_info: Option<CustomsReportInfo>,
-    /// `delivery_infos`
-    pub delivery_infos: Vec<DeliveryInfo>,
-    /// `gold_process_charge`
-    pub gold_process_charge: Option<i64>,
-    /// `lock_step_stock_num`
-    pub lock_step_stock_num: Option<i64>,
-    /// `lock_stock_num`
-    pub lock_stock_num: Option<i64>,
-    /// `out_sku_id`
-    pub out_sku_id: Option<i64>,
-    /// `outer_sku_id`
-    pub outer_sku_id: Option<String>,
-    /// `presell_delay`
-    pub presell_delay: Option<i64>,
-    /// The SKU's price, in fen.
-    ///
-    /// `price`
-    pub price: Option<i64>,
-    /// `prom_step_stock_num`
-    pub prom_step_stock_num: Option<i64>,
-    /// `prom_stock_num`
-    pub prom_stock_num: Option<i64>,
-    /// `promotion_step_stock_num`
-    pub promotion_step_stock_num: Option<i64>,
-    /// `promotion_stock_num`
-    pub promotion_stock_num: Option<i64>,
-    /// `sell_properties`
-    pub sell_properties: Vec<SellProperty>,
-    /// `sku_classification_type`
-    pub sku_classification_type: Option<String>,
-    /// The SKU id.
-    ///
-    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    pub sku_id: Option<crate::ids::SkuId>,
-    /// `sku_type`
-    pub sku_type: Option<i64>,
-    /// `spec_detail_id1`
-    pub spec_detail_id1: Option<i64>,
-    /// `spec_detail_id2`
-    pub spec_detail_id2: Option<i64>,
-    /// `spec_detail_id3`
-    pub spec_detail_id3: Option<i64>,
-    /// `spec_detail_ids`
-    pub spec_detail_ids: Vec<i64>,
-    /// `step_stock_num`
-    pub step_stock_num: Option<i64>,
-    /// The SKU's sellable stock.
-    ///
-    /// `stock_num`
-    pub stock_num: Option<i64>,
-    /// `stock_num_map`
-    pub stock_num_map: ::std::collections::BTreeMap<String, i64>,
-    /// `supplier_id`
-    pub supplier_id: Option<String>,
-    /// `tax_exemption_sku_info`
-    pub tax_exemption_sku_info: Option<TaxExemptionSkuInfo>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct TaxExemptionSkuInfo {
-    /// `is_suit`
-    pub is_suit: Option<i32>,
-    /// `suit_num`
-    pub suit_num: Option<i64>,
-    /// `volume`
-    pub volume: Option<i64>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct UnitPriceInfo {
-    /// `price_rule_type`
-    pub price_rule_type: Option<i32>,
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Value {
-    /// `extra`
-    pub extra: Option<Extra>,
-    /// `id`
-    pub id: Option<i64>,
-    /// `is_leaf`
-    pub is_leaf: Option<i32>,
-    /// `name`
-    pub name: Option<String>,
-    /// `pid`
-    pub pid: Option<i64>,
-    /// `spec_id`
-    pub spec_id: Option<i64>,
-    /// `status`
-    pub status: Option<i32>,
-    /// `value_id`
-    pub value_id: Option<String>,
 }
 #[doc(hidden)]
 mod wire;

@@ -116,27 +116,27 @@ impl ProductDiagnoseCheckRequest {
             spec_value: Default::default(),
         }
     }
-    /// Sets `biz_kind`.
+    /// Sets `biz_kind`. Example: `0`
     pub fn biz_kind(mut self, biz_kind: i64) -> Self {
         self.biz_kind = Some(biz_kind);
         self
     }
-    /// Sets `brand_id`.
+    /// Sets `brand_id`. Example: `122323`
     pub fn brand_id(mut self, brand_id: impl Into<String>) -> Self {
         self.brand_id = Some(brand_id.into());
         self
     }
-    /// Sets `brand_related_id`.
+    /// Sets `brand_related_id`. Example: `0`
     pub fn brand_related_id(mut self, brand_related_id: impl Into<String>) -> Self {
         self.brand_related_id = Some(brand_related_id.into());
         self
     }
-    /// Sets `check_type`.
+    /// Sets `check_type`. Example: `0`
     pub fn check_type(mut self, check_type: i64) -> Self {
         self.check_type = Some(check_type);
         self
     }
-    /// Sets `component_template`.
+    /// Sets `component_template`
     pub fn component_template(
         mut self,
         component_template: impl Into<::serde_json::Value>,
@@ -144,52 +144,52 @@ impl ProductDiagnoseCheckRequest {
         self.component_template = component_template.into();
         self
     }
-    /// Sets `cross_border`.
+    /// Sets `cross_border`. Example: `0`
     pub fn cross_border(mut self, cross_border: i64) -> Self {
         self.cross_border = Some(cross_border);
         self
     }
-    /// Sets `desc_pic`.
+    /// Sets `desc_pic`. Example: `[        https://p3-aio.ecombdimg.com/obj/ecom-shop-material/jpeg_m_bb06b738f66a`
     pub fn desc_pic(mut self, desc_pic: Vec<String>) -> Self {
         self.desc_pic = desc_pic;
         self
     }
-    /// Sets `desc_text`.
+    /// Sets `desc_text`. Example: `详情文字`
     pub fn desc_text(mut self, desc_text: impl Into<String>) -> Self {
         self.desc_text = Some(desc_text.into());
         self
     }
-    /// Sets `is_template_opened`.
+    /// Sets `is_template_opened`. Example: `true`
     pub fn is_template_opened(mut self, is_template_opened: bool) -> Self {
         self.is_template_opened = Some(is_template_opened);
         self
     }
-    /// Sets `only_base_score`.
+    /// Sets `only_base_score`. Example: `0`
     pub fn only_base_score(mut self, only_base_score: i64) -> Self {
         self.only_base_score = Some(only_base_score);
         self
     }
-    /// Sets `pic`.
+    /// Sets `pic`. Example: `[https://p3-aio.ecombdimg.com/obj/ecom-shop-material/jpeg_m_8f6130a19c5af35f7fbe`
     pub fn pic(mut self, pic: Vec<String>) -> Self {
         self.pic = pic;
         self
     }
-    /// Sets `poi_notification`.
+    /// Sets `poi_notification`. Example: `废弃`
     pub fn poi_notification(mut self, poi_notification: impl Into<String>) -> Self {
         self.poi_notification = Some(poi_notification.into());
         self
     }
-    /// Sets `poi_use_condition`.
+    /// Sets `poi_use_condition`. Example: `无`
     pub fn poi_use_condition(mut self, poi_use_condition: impl Into<String>) -> Self {
         self.poi_use_condition = Some(poi_use_condition.into());
         self
     }
-    /// Sets `product_biz`.
+    /// Sets `product_biz`. Example: `1223233423232`
     pub fn product_biz(mut self, product_biz: i64) -> Self {
         self.product_biz = Some(product_biz);
         self
     }
-    /// Sets `product_format_new`.
+    /// Sets `product_format_new`. Example: `{}`
     pub fn product_format_new(
         mut self,
         product_format_new: ::std::collections::BTreeMap<
@@ -200,7 +200,7 @@ impl ProductDiagnoseCheckRequest {
         self.product_format_new = product_format_new;
         self
     }
-    /// Sets `product_main_pic`.
+    /// Sets `product_main_pic`
     pub fn product_main_pic(
         mut self,
         product_main_pic: Vec<::serde_json::Value>,
@@ -208,7 +208,7 @@ impl ProductDiagnoseCheckRequest {
         self.product_main_pic = product_main_pic;
         self
     }
-    /// Sets `product_material_map`.
+    /// Sets `product_material_map`
     pub fn product_material_map(
         mut self,
         product_material_map: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -216,17 +216,17 @@ impl ProductDiagnoseCheckRequest {
         self.product_material_map = product_material_map;
         self
     }
-    /// Sets `product_name`.
+    /// Sets `product_name`. Example: `商品名称`
     pub fn product_name(mut self, product_name: impl Into<String>) -> Self {
         self.product_name = Some(product_name.into());
         self
     }
-    /// Sets `props`.
+    /// Sets `props`. Example: `废弃`
     pub fn props(mut self, props: ::std::collections::BTreeMap<String, String>) -> Self {
         self.props = props;
         self
     }
-    /// Sets `quality_score_version`.
+    /// Sets `quality_score_version`. Example: `100`
     pub fn quality_score_version(
         mut self,
         quality_score_version: impl Into<String>,
@@ -234,37 +234,37 @@ impl ProductDiagnoseCheckRequest {
         self.quality_score_version = Some(quality_score_version.into());
         self
     }
-    /// Sets `recommend_remark`.
+    /// Sets `recommend_remark`. Example: `废弃`
     pub fn recommend_remark(mut self, recommend_remark: impl Into<String>) -> Self {
         self.recommend_remark = Some(recommend_remark.into());
         self
     }
-    /// Sets `risk_prop`.
+    /// Sets `risk_prop`. Example: `高危词判断`
     pub fn risk_prop(mut self, risk_prop: impl Into<String>) -> Self {
         self.risk_prop = Some(risk_prop.into());
         self
     }
-    /// Sets `short_product_name`.
+    /// Sets `short_product_name`. Example: `商品短标题`
     pub fn short_product_name(mut self, short_product_name: impl Into<String>) -> Self {
         self.short_product_name = Some(short_product_name.into());
         self
     }
-    /// Sets `size_info_template_id`.
+    /// Sets `size_info_template_id`. Example: `123`
     pub fn size_info_template_id(mut self, size_info_template_id: i64) -> Self {
         self.size_info_template_id = Some(size_info_template_id);
         self
     }
-    /// Sets `sku_list`.
+    /// Sets `sku_list`
     pub fn sku_list(mut self, sku_list: Vec<::serde_json::Value>) -> Self {
         self.sku_list = sku_list;
         self
     }
-    /// Sets `spec_name`.
+    /// Sets `spec_name`. Example: `颜色分类`
     pub fn spec_name(mut self, spec_name: impl Into<String>) -> Self {
         self.spec_name = Some(spec_name.into());
         self
     }
-    /// Sets `spec_value`.
+    /// Sets `spec_value`. Example: `红色`
     pub fn spec_value(mut self, spec_value: impl Into<String>) -> Self {
         self.spec_value = Some(spec_value.into());
         self

@@ -31,17 +31,17 @@ impl ProductEditBuyerLimitRequest {
             minimum_per_order: Default::default(),
         }
     }
-    /// Sets `limit_per_buyer`.
+    /// Sets `limit_per_buyer`
     pub fn limit_per_buyer(mut self, limit_per_buyer: i64) -> Self {
         self.limit_per_buyer = Some(limit_per_buyer);
         self
     }
-    /// Sets `maximum_per_order`.
+    /// Sets `maximum_per_order`
     pub fn maximum_per_order(mut self, maximum_per_order: i64) -> Self {
         self.maximum_per_order = Some(maximum_per_order);
         self
     }
-    /// Sets `minimum_per_order`.
+    /// Sets `minimum_per_order`
     pub fn minimum_per_order(mut self, minimum_per_order: i64) -> Self {
         self.minimum_per_order = Some(minimum_per_order);
         self

@@ -254,7 +254,7 @@ impl ProductEditCbProductV2Request {
             white_back_ground_pic_url: Default::default(),
         }
     }
-    /// Sets `account_template_id`.
+    /// Sets `account_template_id`
     pub fn account_template_id(
         mut self,
         account_template_id: impl Into<String>,
@@ -262,7 +262,7 @@ impl ProductEditCbProductV2Request {
         self.account_template_id = Some(account_template_id.into());
         self
     }
-    /// Sets `after_sale_service`.
+    /// Sets `after_sale_service`
     pub fn after_sale_service(
         mut self,
         after_sale_service: ::std::collections::BTreeMap<String, String>,
@@ -270,267 +270,267 @@ impl ProductEditCbProductV2Request {
         self.after_sale_service = after_sale_service;
         self
     }
-    /// Sets `appoint_delivery_day`.
+    /// Sets `appoint_delivery_day`
     pub fn appoint_delivery_day(mut self, appoint_delivery_day: i64) -> Self {
         self.appoint_delivery_day = Some(appoint_delivery_day);
         self
     }
-    /// Sets `assoc_ids`.
+    /// Sets `assoc_ids`
     pub fn assoc_ids(mut self, assoc_ids: impl Into<String>) -> Self {
         self.assoc_ids = Some(assoc_ids.into());
         self
     }
-    /// Sets `brand_id`.
+    /// Sets `brand_id`
     pub fn brand_id(mut self, brand_id: i64) -> Self {
         self.brand_id = Some(brand_id);
         self
     }
-    /// Sets `car_vin_code`.
+    /// Sets `car_vin_code`
     pub fn car_vin_code(mut self, car_vin_code: impl Into<String>) -> Self {
         self.car_vin_code = Some(car_vin_code.into());
         self
     }
-    /// Sets `category_leaf_id`.
+    /// Sets `category_leaf_id`
     pub fn category_leaf_id(mut self, category_leaf_id: i64) -> Self {
         self.category_leaf_id = Some(category_leaf_id);
         self
     }
-    /// Sets `cdf_category`.
+    /// Sets `cdf_category`
     pub fn cdf_category(mut self, cdf_category: impl Into<String>) -> Self {
         self.cdf_category = Some(cdf_category.into());
         self
     }
-    /// Sets `delivery_delay_day`.
+    /// Sets `delivery_delay_day`
     pub fn delivery_delay_day(mut self, delivery_delay_day: i64) -> Self {
         self.delivery_delay_day = Some(delivery_delay_day);
         self
     }
-    /// Sets `delivery_method`.
+    /// Sets `delivery_method`
     pub fn delivery_method(mut self, delivery_method: i32) -> Self {
         self.delivery_method = Some(delivery_method);
         self
     }
-    /// Sets `description`.
+    /// Sets `description`
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
         self
     }
-    /// Sets `extra`.
+    /// Sets `extra`
     pub fn extra(mut self, extra: impl Into<String>) -> Self {
         self.extra = Some(extra.into());
         self
     }
-    /// Sets `force_use_quality_list`.
+    /// Sets `force_use_quality_list`
     pub fn force_use_quality_list(mut self, force_use_quality_list: bool) -> Self {
         self.force_use_quality_list = Some(force_use_quality_list);
         self
     }
-    /// Sets `freight_id`.
+    /// Sets `freight_id`
     pub fn freight_id(mut self, freight_id: i64) -> Self {
         self.freight_id = Some(freight_id);
         self
     }
-    /// Sets `limit_per_buyer`.
+    /// Sets `limit_per_buyer`
     pub fn limit_per_buyer(mut self, limit_per_buyer: i64) -> Self {
         self.limit_per_buyer = Some(limit_per_buyer);
         self
     }
-    /// Sets `logistics_info`.
+    /// Sets `logistics_info`
     pub fn logistics_info(mut self, logistics_info: impl Into<String>) -> Self {
         self.logistics_info = Some(logistics_info.into());
         self
     }
-    /// Sets `long_pic_url`.
+    /// Sets `long_pic_url`
     pub fn long_pic_url(mut self, long_pic_url: impl Into<String>) -> Self {
         self.long_pic_url = Some(long_pic_url.into());
         self
     }
-    /// Sets `maximum_per_order`.
+    /// Sets `maximum_per_order`
     pub fn maximum_per_order(mut self, maximum_per_order: i64) -> Self {
         self.maximum_per_order = Some(maximum_per_order);
         self
     }
-    /// Sets `minimum_per_order`.
+    /// Sets `minimum_per_order`
     pub fn minimum_per_order(mut self, minimum_per_order: i64) -> Self {
         self.minimum_per_order = Some(minimum_per_order);
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `need_check_out`.
+    /// Sets `need_check_out`
     pub fn need_check_out(mut self, need_check_out: bool) -> Self {
         self.need_check_out = Some(need_check_out);
         self
     }
-    /// Sets `need_recharge_mode`.
+    /// Sets `need_recharge_mode`
     pub fn need_recharge_mode(mut self, need_recharge_mode: bool) -> Self {
         self.need_recharge_mode = Some(need_recharge_mode);
         self
     }
-    /// Sets `out_product_id`.
+    /// Sets `out_product_id`
     pub fn out_product_id(mut self, out_product_id: i64) -> Self {
         self.out_product_id = Some(out_product_id);
         self
     }
-    /// Sets `outer_product_id`.
+    /// Sets `outer_product_id`
     pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
         self.outer_product_id = Some(outer_product_id.into());
         self
     }
-    /// Sets `pay_type`.
+    /// Sets `pay_type`
     pub fn pay_type(mut self, pay_type: i64) -> Self {
         self.pay_type = Some(pay_type);
         self
     }
-    /// Sets `pic`.
+    /// Sets `pic`
     pub fn pic(mut self, pic: impl Into<String>) -> Self {
         self.pic = Some(pic.into());
         self
     }
-    /// Sets `poi_resource`.
+    /// Sets `poi_resource`
     pub fn poi_resource(mut self, poi_resource: PoiResource) -> Self {
         self.poi_resource = Some(poi_resource);
         self
     }
-    /// Sets `presell_config_level`.
+    /// Sets `presell_config_level`
     pub fn presell_config_level(mut self, presell_config_level: i64) -> Self {
         self.presell_config_level = Some(presell_config_level);
         self
     }
-    /// Sets `presell_delay`.
+    /// Sets `presell_delay`
     pub fn presell_delay(mut self, presell_delay: i64) -> Self {
         self.presell_delay = Some(presell_delay);
         self
     }
-    /// Sets `presell_delivery_type`.
+    /// Sets `presell_delivery_type`
     pub fn presell_delivery_type(mut self, presell_delivery_type: i64) -> Self {
         self.presell_delivery_type = Some(presell_delivery_type);
         self
     }
-    /// Sets `presell_end_time`.
+    /// Sets `presell_end_time`
     pub fn presell_end_time(mut self, presell_end_time: impl Into<String>) -> Self {
         self.presell_end_time = Some(presell_end_time.into());
         self
     }
-    /// Sets `presell_type`.
+    /// Sets `presell_type`
     pub fn presell_type(mut self, presell_type: i64) -> Self {
         self.presell_type = Some(presell_type);
         self
     }
-    /// Sets `price_has_tax`.
+    /// Sets `price_has_tax`
     pub fn price_has_tax(mut self, price_has_tax: impl Into<String>) -> Self {
         self.price_has_tax = Some(price_has_tax.into());
         self
     }
-    /// Sets `product_format`.
+    /// Sets `product_format`
     pub fn product_format(mut self, product_format: impl Into<String>) -> Self {
         self.product_format = Some(product_format.into());
         self
     }
-    /// Sets `product_format_new`.
+    /// Sets `product_format_new`
     pub fn product_format_new(mut self, product_format_new: impl Into<String>) -> Self {
         self.product_format_new = Some(product_format_new.into());
         self
     }
-    /// Sets `product_type`.
+    /// Sets `product_type`
     pub fn product_type(mut self, product_type: i64) -> Self {
         self.product_type = Some(product_type);
         self
     }
-    /// Sets `quality_list`.
+    /// Sets `quality_list`
     pub fn quality_list(mut self, quality_list: Vec<Quality>) -> Self {
         self.quality_list = quality_list;
         self
     }
-    /// Sets `recommend_remark`.
+    /// Sets `recommend_remark`
     pub fn recommend_remark(mut self, recommend_remark: impl Into<String>) -> Self {
         self.recommend_remark = Some(recommend_remark.into());
         self
     }
-    /// Sets `reduce_type`.
+    /// Sets `reduce_type`
     pub fn reduce_type(mut self, reduce_type: i64) -> Self {
         self.reduce_type = Some(reduce_type);
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `sell_channel`.
+    /// Sets `sell_channel`
     pub fn sell_channel(mut self, sell_channel: Vec<i64>) -> Self {
         self.sell_channel = sell_channel;
         self
     }
-    /// Sets `spec_name`.
+    /// Sets `spec_name`
     pub fn spec_name(mut self, spec_name: impl Into<String>) -> Self {
         self.spec_name = Some(spec_name.into());
         self
     }
-    /// Sets `spec_pic`.
+    /// Sets `spec_pic`
     pub fn spec_pic(mut self, spec_pic: impl Into<String>) -> Self {
         self.spec_pic = Some(spec_pic.into());
         self
     }
-    /// Sets `spec_prices`.
+    /// Sets `spec_prices`
     pub fn spec_prices(mut self, spec_prices: impl Into<String>) -> Self {
         self.spec_prices = Some(spec_prices.into());
         self
     }
-    /// Sets `specs`.
+    /// Sets `specs`
     pub fn specs(mut self, specs: impl Into<String>) -> Self {
         self.specs = Some(specs.into());
         self
     }
-    /// Sets `spu_id`.
+    /// Sets `spu_id`
     pub fn spu_id(mut self, spu_id: i64) -> Self {
         self.spu_id = Some(spu_id);
         self
     }
-    /// Sets `src`.
+    /// Sets `src`
     pub fn src(mut self, src: impl Into<String>) -> Self {
         self.src = Some(src.into());
         self
     }
-    /// Sets `standard_brand_id`.
+    /// Sets `standard_brand_id`
     pub fn standard_brand_id(mut self, standard_brand_id: i64) -> Self {
         self.standard_brand_id = Some(standard_brand_id);
         self
     }
-    /// Sets `start_sale_type`.
+    /// Sets `start_sale_type`
     pub fn start_sale_type(mut self, start_sale_type: i64) -> Self {
         self.start_sale_type = Some(start_sale_type);
         self
     }
-    /// Sets `supply_7day_return`.
+    /// Sets `supply_7day_return`
     pub fn supply_7day_return(mut self, supply_7day_return: i64) -> Self {
         self.supply_7day_return = Some(supply_7day_return);
         self
     }
-    /// Sets `third_url`.
+    /// Sets `third_url`
     pub fn third_url(mut self, third_url: impl Into<String>) -> Self {
         self.third_url = Some(third_url.into());
         self
     }
-    /// Sets `weight`.
+    /// Sets `weight`
     pub fn weight(mut self, weight: f64) -> Self {
         self.weight = Some(weight);
         self
     }
-    /// Sets `weight_unit`.
+    /// Sets `weight_unit`
     pub fn weight_unit(mut self, weight_unit: i64) -> Self {
         self.weight_unit = Some(weight_unit);
         self
     }
-    /// Sets `white_back_ground_pic_url`.
+    /// Sets `white_back_ground_pic_url`
     pub fn white_back_ground_pic_url(
         mut self,
         white_back_ground_pic_url: impl Into<String>,
@@ -591,47 +591,47 @@ impl PoiResource {
             valid_start: Default::default(),
         }
     }
-    /// Sets `code_type`.
+    /// Sets `code_type`
     pub fn code_type(mut self, code_type: i64) -> Self {
         self.code_type = Some(code_type);
         self
     }
-    /// Sets `condition`.
+    /// Sets `condition`
     pub fn condition(mut self, condition: impl Into<String>) -> Self {
         self.condition = Some(condition.into());
         self
     }
-    /// Sets `count`.
+    /// Sets `count`
     pub fn count(mut self, count: i64) -> Self {
         self.count = Some(count);
         self
     }
-    /// Sets `link`.
+    /// Sets `link`
     pub fn link(mut self, link: impl Into<String>) -> Self {
         self.link = Some(link.into());
         self
     }
-    /// Sets `notification`.
+    /// Sets `notification`
     pub fn notification(mut self, notification: impl Into<String>) -> Self {
         self.notification = Some(notification.into());
         self
     }
-    /// Sets `service_num`.
+    /// Sets `service_num`
     pub fn service_num(mut self, service_num: impl Into<String>) -> Self {
         self.service_num = Some(service_num.into());
         self
     }
-    /// Sets `valid_days`.
+    /// Sets `valid_days`
     pub fn valid_days(mut self, valid_days: i64) -> Self {
         self.valid_days = Some(valid_days);
         self
     }
-    /// Sets `valid_end`.
+    /// Sets `valid_end`
     pub fn valid_end(mut self, valid_end: i64) -> Self {
         self.valid_end = Some(valid_end);
         self
     }
-    /// Sets `valid_start`.
+    /// Sets `valid_start`
     pub fn valid_start(mut self, valid_start: i64) -> Self {
         self.valid_start = Some(valid_start);
         self

@@ -49,37 +49,37 @@ impl ProductEditCombinationRequest {
             title: Default::default(),
         }
     }
-    /// Sets `anchor_image_info`.
+    /// Sets `anchor_image_info`
     pub fn anchor_image_info(mut self, anchor_image_info: impl Into<String>) -> Self {
         self.anchor_image_info = Some(anchor_image_info.into());
         self
     }
-    /// Sets `combination_subtype`.
+    /// Sets `combination_subtype`
     pub fn combination_subtype(mut self, combination_subtype: i32) -> Self {
         self.combination_subtype = Some(combination_subtype);
         self
     }
-    /// Sets `combination_type`.
+    /// Sets `combination_type`
     pub fn combination_type(mut self, combination_type: i32) -> Self {
         self.combination_type = Some(combination_type);
         self
     }
-    /// Sets `creator_id`.
+    /// Sets `creator_id`
     pub fn creator_id(mut self, creator_id: i64) -> Self {
         self.creator_id = Some(creator_id);
         self
     }
-    /// Sets `creator_type`.
+    /// Sets `creator_type`
     pub fn creator_type(mut self, creator_type: i64) -> Self {
         self.creator_type = Some(creator_type);
         self
     }
-    /// Sets `description`.
+    /// Sets `description`
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
         self
     }
-    /// Sets `product_ids`.
+    /// Sets `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
     pub fn product_ids(
         mut self,
         product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
@@ -87,12 +87,12 @@ impl ProductEditCombinationRequest {
         self.product_ids = product_ids.into_iter().map(Into::into).collect();
         self
     }
-    /// Sets `sku_info`.
+    /// Sets `sku_info`
     pub fn sku_info(mut self, sku_info: Vec<SkuInfo>) -> Self {
         self.sku_info = sku_info;
         self
     }
-    /// Sets `title`.
+    /// Sets `title`
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.title = Some(title.into());
         self
@@ -123,12 +123,12 @@ impl SkuInfo {
             sku_num_info: Default::default(),
         }
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `sku_num_info`.
+    /// Sets `sku_num_info`
     pub fn sku_num_info(mut self, sku_num_info: Vec<SkuNumInfo>) -> Self {
         self.sku_num_info = sku_num_info;
         self
@@ -151,12 +151,12 @@ impl SkuNumInfo {
             sku_id: Default::default(),
         }
     }
-    /// Sets `num`.
+    /// Sets `num`
     pub fn num(mut self, num: i64) -> Self {
         self.num = Some(num);
         self
     }
-    /// Sets `sku_id`.
+    /// Sets `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
         self.sku_id = Some(sku_id.into());
         self

@@ -31,17 +31,17 @@ impl ProductEditComponentTemplateRequest {
             template_name: Default::default(),
         }
     }
-    /// Sets `component_data`.
+    /// Sets `component_data`
     pub fn component_data(mut self, component_data: impl Into<String>) -> Self {
         self.component_data = Some(component_data.into());
         self
     }
-    /// Sets `shareable`.
+    /// Sets `shareable`
     pub fn shareable(mut self, shareable: bool) -> Self {
         self.shareable = Some(shareable);
         self
     }
-    /// Sets `template_name`.
+    /// Sets `template_name`
     pub fn template_name(mut self, template_name: impl Into<String>) -> Self {
         self.template_name = Some(template_name.into());
         self

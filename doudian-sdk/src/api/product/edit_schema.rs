@@ -50,7 +50,7 @@ impl ProductEditSchemaRequest {
             recommend_ids: Default::default(),
         }
     }
-    /// Sets `recommend_ids`.
+    /// Sets `recommend_ids`. Example: `{category_recommend_id:qwrqrw12341}`
     pub fn recommend_ids(
         mut self,
         recommend_ids: ::std::collections::BTreeMap<String, String>,

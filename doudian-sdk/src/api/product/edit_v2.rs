@@ -390,7 +390,7 @@ impl ProductEditV2Request {
             with_sku_type: Default::default(),
         }
     }
-    /// Sets `account_template_id`.
+    /// Sets `account_template_id`. Example: `1`
     pub fn account_template_id(
         mut self,
         account_template_id: impl Into<String>,
@@ -398,7 +398,7 @@ impl ProductEditV2Request {
         self.account_template_id = Some(account_template_id.into());
         self
     }
-    /// Sets `after_sale_service`.
+    /// Sets `after_sale_service`. Example: `damaged_order_return: 1`
     pub fn after_sale_service(
         mut self,
         after_sale_service: ::std::collections::BTreeMap<String, String>,
@@ -406,7 +406,7 @@ impl ProductEditV2Request {
         self.after_sale_service = after_sale_service;
         self
     }
-    /// Sets `after_sale_service_v2`.
+    /// Sets `after_sale_service_v2`
     pub fn after_sale_service_v2(
         mut self,
         after_sale_service_v2: impl Into<::serde_json::Value>,
@@ -414,37 +414,37 @@ impl ProductEditV2Request {
         self.after_sale_service_v2 = after_sale_service_v2.into();
         self
     }
-    /// Sets `appoint_delivery_day`.
+    /// Sets `appoint_delivery_day`. Example: `2`
     pub fn appoint_delivery_day(mut self, appoint_delivery_day: i64) -> Self {
         self.appoint_delivery_day = Some(appoint_delivery_day);
         self
     }
-    /// Sets `assoc_ids`.
+    /// Sets `assoc_ids`. Example: `1|2|3`
     pub fn assoc_ids(mut self, assoc_ids: impl Into<String>) -> Self {
         self.assoc_ids = Some(assoc_ids.into());
         self
     }
-    /// Sets `brand_id`.
+    /// Sets `brand_id`
     pub fn brand_id(mut self, brand_id: i64) -> Self {
         self.brand_id = Some(brand_id);
         self
     }
-    /// Sets `car_vin_code`.
+    /// Sets `car_vin_code`. Example: `VIN11111111111111`
     pub fn car_vin_code(mut self, car_vin_code: impl Into<String>) -> Self {
         self.car_vin_code = Some(car_vin_code.into());
         self
     }
-    /// Sets `category_leaf_id`.
+    /// Sets `category_leaf_id`. Example: `20000`
     pub fn category_leaf_id(mut self, category_leaf_id: i64) -> Self {
         self.category_leaf_id = Some(category_leaf_id);
         self
     }
-    /// Sets `cdf_category`.
+    /// Sets `cdf_category`. Example: `1`
     pub fn cdf_category(mut self, cdf_category: impl Into<String>) -> Self {
         self.cdf_category = Some(cdf_category.into());
         self
     }
-    /// Sets `custom_property`.
+    /// Sets `custom_property`
     pub fn custom_property(
         mut self,
         custom_property: impl Into<::serde_json::Value>,
@@ -452,7 +452,7 @@ impl ProductEditV2Request {
         self.custom_property = custom_property.into();
         self
     }
-    /// Sets `default_process_time`.
+    /// Sets `default_process_time`
     pub fn default_process_time(
         mut self,
         default_process_time: impl Into<::serde_json::Value>,
@@ -460,67 +460,71 @@ impl ProductEditV2Request {
         self.default_process_time = default_process_time.into();
         self
     }
-    /// Sets `delay_rule`.
+    /// Sets `delay_rule`
     pub fn delay_rule(mut self, delay_rule: DelayRule) -> Self {
         self.delay_rule = Some(delay_rule);
         self
     }
-    /// Sets `delivery_delay_day`.
+    /// Sets `delivery_delay_day`. Example: `7`
     pub fn delivery_delay_day(mut self, delivery_delay_day: i64) -> Self {
         self.delivery_delay_day = Some(delivery_delay_day);
         self
     }
-    /// Sets `delivery_method`.
+    /// Sets `delivery_method`. Example: `7`
     pub fn delivery_method(mut self, delivery_method: i32) -> Self {
         self.delivery_method = Some(delivery_method);
         self
     }
-    /// Sets `description`.
+    /// Sets Detail images: URLs joined by `|`.
+    ///
+    /// `description`. Example: `img_url1|img_url2|img_url3`
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
         self
     }
-    /// Sets `extra`.
+    /// Sets `extra`. Example: `不透出`
     pub fn extra(mut self, extra: impl Into<String>) -> Self {
         self.extra = Some(extra.into());
         self
     }
-    /// Sets `force_use_quality_list`.
+    /// Sets `force_use_quality_list`. Example: `false`
     pub fn force_use_quality_list(mut self, force_use_quality_list: bool) -> Self {
         self.force_use_quality_list = Some(force_use_quality_list);
         self
     }
-    /// Sets `freight_id`.
+    /// Sets The freight template, from `freightTemplate.list`.
+    ///
+    /// `freight_id`. Example: `123`
     pub fn freight_id(mut self, freight_id: i64) -> Self {
         self.freight_id = Some(freight_id);
         self
     }
-    /// Sets `is_auto_charge`.
+    /// Sets `is_auto_charge`. Example: `false`
     pub fn is_auto_charge(mut self, is_auto_charge: bool) -> Self {
         self.is_auto_charge = Some(is_auto_charge);
         self
     }
-    /// Sets `is_c2b_switch_on`.
+    /// Sets `is_c2b_switch_on`. Example: `true`
     pub fn is_c2b_switch_on(mut self, is_c2b_switch_on: bool) -> Self {
         self.is_c2b_switch_on = Some(is_c2b_switch_on);
         self
     }
-    /// Sets `is_evaluate_opened`.
+    /// Sets `is_evaluate_opened`. Example: `false`
     pub fn is_evaluate_opened(mut self, is_evaluate_opened: bool) -> Self {
         self.is_evaluate_opened = Some(is_evaluate_opened);
         self
     }
-    /// Sets `limit_per_buyer`.
+    /// Sets `limit_per_buyer`. Example: `3`
     pub fn limit_per_buyer(mut self, limit_per_buyer: i64) -> Self {
         self.limit_per_buyer = Some(limit_per_buyer);
         self
     }
-    /// Sets `long_pic_url`.
+    /// Sets `long_pic_url`. Example: `http://aaaa`
     pub fn long_pic_url(mut self, long_pic_url: impl Into<String>) -> Self {
         self.long_pic_url = Some(long_pic_url.into());
         self
     }
-    /// Sets `main_image_three_to_four`.
+    /// Sets `main_image_three_to_four`. Example: `img_url1|img_url2|img_url3`
     pub fn main_image_three_to_four(
         mut self,
         main_image_three_to_four: impl Into<String>,
@@ -528,62 +532,64 @@ impl ProductEditV2Request {
         self.main_image_three_to_four = Some(main_image_three_to_four.into());
         self
     }
-    /// Sets `main_product_id`.
+    /// Sets `main_product_id`. Example: `3121213`
     pub fn main_product_id(mut self, main_product_id: i64) -> Self {
         self.main_product_id = Some(main_product_id);
         self
     }
-    /// Sets `material_video_id`.
+    /// Sets `material_video_id`. Example: `vaaaa`
     pub fn material_video_id(mut self, material_video_id: impl Into<String>) -> Self {
         self.material_video_id = Some(material_video_id.into());
         self
     }
-    /// Sets `maximum_per_order`.
+    /// Sets `maximum_per_order`. Example: `2`
     pub fn maximum_per_order(mut self, maximum_per_order: i64) -> Self {
         self.maximum_per_order = Some(maximum_per_order);
         self
     }
-    /// Sets `micro_app_id`.
+    /// Sets `micro_app_id`. Example: `abcde`
     pub fn micro_app_id(mut self, micro_app_id: impl Into<String>) -> Self {
         self.micro_app_id = Some(micro_app_id.into());
         self
     }
-    /// Sets `minimum_per_order`.
+    /// Sets `minimum_per_order`. Example: `2`
     pub fn minimum_per_order(mut self, minimum_per_order: i64) -> Self {
         self.minimum_per_order = Some(minimum_per_order);
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`). Example: `40012345`
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `name`.
+    /// Sets The new title.
+    ///
+    /// `name`. Example: `xxx补水液`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `name_prefix`.
+    /// Sets `name_prefix`. Example: `钛钢木质耳饰`
     pub fn name_prefix(mut self, name_prefix: impl Into<String>) -> Self {
         self.name_prefix = Some(name_prefix.into());
         self
     }
-    /// Sets `name_suffix`.
+    /// Sets `name_suffix`. Example: `36.9度`
     pub fn name_suffix(mut self, name_suffix: impl Into<String>) -> Self {
         self.name_suffix = Some(name_suffix.into());
         self
     }
-    /// Sets `need_check_out`.
+    /// Sets `need_check_out`. Example: `true`
     pub fn need_check_out(mut self, need_check_out: bool) -> Self {
         self.need_check_out = Some(need_check_out);
         self
     }
-    /// Sets `need_recharge_mode`.
+    /// Sets `need_recharge_mode`. Example: `false`
     pub fn need_recharge_mode(mut self, need_recharge_mode: bool) -> Self {
         self.need_recharge_mode = Some(need_recharge_mode);
         self
     }
-    /// Sets `open_logistics_info`.
+    /// Sets `open_logistics_info`
     pub fn open_logistics_info(
         mut self,
         open_logistics_info: impl Into<::serde_json::Value>,
@@ -591,77 +597,81 @@ impl ProductEditV2Request {
         self.open_logistics_info = open_logistics_info.into();
         self
     }
-    /// Sets `out_product_id`.
+    /// Sets `out_product_id`. Example: `123`
     pub fn out_product_id(mut self, out_product_id: i64) -> Self {
         self.out_product_id = Some(out_product_id);
         self
     }
-    /// Sets `outer_product_id`.
+    /// Sets `outer_product_id`. Example: `11111111111111`
     pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
         self.outer_product_id = Some(outer_product_id.into());
         self
     }
-    /// Sets `pay_type`.
+    /// Sets `pay_type`. Example: `1`
     pub fn pay_type(mut self, pay_type: i64) -> Self {
         self.pay_type = Some(pay_type);
         self
     }
-    /// Sets `pic`.
+    /// Sets Main images: URLs joined by `|`, the first is the cover.
+    ///
+    /// `pic`. Example: `img_url1|img_url2|img_url3`
     pub fn pic(mut self, pic: impl Into<String>) -> Self {
         self.pic = Some(pic.into());
         self
     }
-    /// Sets `pickup_method`.
+    /// Sets `pickup_method`. Example: `0`
     pub fn pickup_method(mut self, pickup_method: impl Into<String>) -> Self {
         self.pickup_method = Some(pickup_method.into());
         self
     }
-    /// Sets `poi_resource`.
+    /// Sets `poi_resource`
     pub fn poi_resource(mut self, poi_resource: PoiResource) -> Self {
         self.poi_resource = Some(poi_resource);
         self
     }
-    /// Sets `presell_config_level`.
+    /// Sets `presell_config_level`. Example: `2`
     pub fn presell_config_level(mut self, presell_config_level: i64) -> Self {
         self.presell_config_level = Some(presell_config_level);
         self
     }
-    /// Sets `presell_delay`.
+    /// Sets `presell_delay`. Example: `7`
     pub fn presell_delay(mut self, presell_delay: i64) -> Self {
         self.presell_delay = Some(presell_delay);
         self
     }
-    /// Sets `presell_delivery_type`.
+    /// Sets `presell_delivery_type`. Example: `1`
     pub fn presell_delivery_type(mut self, presell_delivery_type: i64) -> Self {
         self.presell_delivery_type = Some(presell_delivery_type);
         self
     }
-    /// Sets `presell_end_time`.
+    /// Sets `presell_end_time`. Example: `2020-02-21 18:54:27`
     pub fn presell_end_time(mut self, presell_end_time: impl Into<String>) -> Self {
         self.presell_end_time = Some(presell_end_time.into());
         self
     }
-    /// Sets `presell_type`.
+    /// Sets `presell_type`. Example: `0`
     pub fn presell_type(mut self, presell_type: i64) -> Self {
         self.presell_type = Some(presell_type);
         self
     }
-    /// Sets `product_format`.
+    /// Sets `product_format`
     pub fn product_format(mut self, product_format: impl Into<String>) -> Self {
         self.product_format = Some(product_format.into());
         self
     }
-    /// Sets `product_format_new`.
+    /// Sets Category properties as JSON text keyed by property id (`product.getCatePropertyV2`).
+    ///
+    /// `product_format_new`. Example: `{405:[{value:27664,name:复习资料,diy_type:0}],449:[{value:0,name:佚名,diy_type:0}],501`
     pub fn product_format_new(mut self, product_format_new: impl Into<String>) -> Self {
         self.product_format_new = Some(product_format_new.into());
         self
     }
-    /// Sets `product_type`.
+    /// Sets `product_type`. Example: `0`
     pub fn product_type(mut self, product_type: i64) -> Self {
         self.product_type = Some(product_type);
         self
     }
-    /// Sets `quality_inspection_info`.
+    /// Sets `quality_inspection_info`
     pub fn quality_inspection_info(
         mut self,
         quality_inspection_info: QualityInspectionInfo,
@@ -669,12 +679,12 @@ impl ProductEditV2Request {
         self.quality_inspection_info = Some(quality_inspection_info);
         self
     }
-    /// Sets `quality_list`.
+    /// Sets `quality_list`
     pub fn quality_list(mut self, quality_list: Vec<Quality>) -> Self {
         self.quality_list = quality_list;
         self
     }
-    /// Sets `recommend_ids`.
+    /// Sets `recommend_ids`. Example: `{category_recommend_id:qwerqwr123}`
     pub fn recommend_ids(
         mut self,
         recommend_ids: ::std::collections::BTreeMap<String, String>,
@@ -682,22 +692,22 @@ impl ProductEditV2Request {
         self.recommend_ids = recommend_ids;
         self
     }
-    /// Sets `recommend_remark`.
+    /// Sets `recommend_remark`. Example: `这个商品很好啊`
     pub fn recommend_remark(mut self, recommend_remark: impl Into<String>) -> Self {
         self.recommend_remark = Some(recommend_remark.into());
         self
     }
-    /// Sets `reduce_type`.
+    /// Sets `reduce_type`. Example: `1`
     pub fn reduce_type(mut self, reduce_type: i64) -> Self {
         self.reduce_type = Some(reduce_type);
         self
     }
-    /// Sets `reference_price`.
+    /// Sets `reference_price`. Example: `12300`
     pub fn reference_price(mut self, reference_price: i64) -> Self {
         self.reference_price = Some(reference_price);
         self
     }
-    /// Sets `reference_price_certificate`.
+    /// Sets `reference_price_certificate`
     pub fn reference_price_certificate(
         mut self,
         reference_price_certificate: ReferencePriceCertificate,
@@ -705,97 +715,99 @@ impl ProductEditV2Request {
         self.reference_price_certificate = Some(reference_price_certificate);
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`. Example: `备注`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `sale_channel_type`.
+    /// Sets `sale_channel_type`. Example: `sameAsOffline`
     pub fn sale_channel_type(mut self, sale_channel_type: impl Into<String>) -> Self {
         self.sale_channel_type = Some(sale_channel_type.into());
         self
     }
-    /// Sets `sale_limit_id`.
+    /// Sets `sale_limit_id`. Example: `123`
     pub fn sale_limit_id(mut self, sale_limit_id: i64) -> Self {
         self.sale_limit_id = Some(sale_limit_id);
         self
     }
-    /// Sets `sell_channel`.
+    /// Sets `sell_channel`. Example: `[0]`
     pub fn sell_channel(mut self, sell_channel: Vec<i64>) -> Self {
         self.sell_channel = sell_channel;
         self
     }
-    /// Sets `short_product_name`.
+    /// Sets `short_product_name`. Example: `好吃牛肉干`
     pub fn short_product_name(mut self, short_product_name: impl Into<String>) -> Self {
         self.short_product_name = Some(short_product_name.into());
         self
     }
-    /// Sets `show_checkout_entry`.
+    /// Sets `show_checkout_entry`. Example: `true`
     pub fn show_checkout_entry(mut self, show_checkout_entry: bool) -> Self {
         self.show_checkout_entry = Some(show_checkout_entry);
         self
     }
-    /// Sets `size_info_template_id`.
+    /// Sets `size_info_template_id`. Example: `101`
     pub fn size_info_template_id(mut self, size_info_template_id: i64) -> Self {
         self.size_info_template_id = Some(size_info_template_id);
         self
     }
-    /// Sets `spec_info`.
+    /// Sets `spec_info`
     pub fn spec_info(mut self, spec_info: impl Into<::serde_json::Value>) -> Self {
         self.spec_info = spec_info.into();
         self
     }
-    /// Sets `spec_name`.
+    /// Sets `spec_name`. Example: `颜色-尺码`
     pub fn spec_name(mut self, spec_name: impl Into<String>) -> Self {
         self.spec_name = Some(spec_name.into());
         self
     }
-    /// Sets `spec_pic`.
+    /// Sets `spec_pic`. Example: `img_url,img_url,img_url`
     pub fn spec_pic(mut self, spec_pic: impl Into<String>) -> Self {
         self.spec_pic = Some(spec_pic.into());
         self
     }
-    /// Sets `spec_prices`.
+    /// Sets The SKUs as JSON text: per SKU its spec values, price in fen, stock and merchant code.
+    ///
+    /// `spec_prices`. Example: `[{spec_detail_name1:红色,spec_detail_name2:S,spec_detail_name3:,stock_num:11,price`
     pub fn spec_prices(mut self, spec_prices: impl Into<String>) -> Self {
         self.spec_prices = Some(spec_prices.into());
         self
     }
-    /// Sets `spec_prices_v2`.
+    /// Sets `spec_prices_v2`
     pub fn spec_prices_v2(mut self, spec_prices_v2: Vec<::serde_json::Value>) -> Self {
         self.spec_prices_v2 = spec_prices_v2;
         self
     }
-    /// Sets `specs`.
+    /// Sets `specs`. Example: `颜色|红色,黑色^尺码|S,M`
     pub fn specs(mut self, specs: impl Into<String>) -> Self {
         self.specs = Some(specs.into());
         self
     }
-    /// Sets `spu_id`.
+    /// Sets `spu_id`. Example: `不透出`
     pub fn spu_id(mut self, spu_id: i64) -> Self {
         self.spu_id = Some(spu_id);
         self
     }
-    /// Sets `src`.
+    /// Sets `src`. Example: `不透出`
     pub fn src(mut self, src: impl Into<String>) -> Self {
         self.src = Some(src.into());
         self
     }
-    /// Sets `standard_brand_id`.
+    /// Sets `standard_brand_id`. Example: `111`
     pub fn standard_brand_id(mut self, standard_brand_id: i64) -> Self {
         self.standard_brand_id = Some(standard_brand_id);
         self
     }
-    /// Sets `start_sale_type`.
+    /// Sets `start_sale_type`. Example: `0`
     pub fn start_sale_type(mut self, start_sale_type: i64) -> Self {
         self.start_sale_type = Some(start_sale_type);
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`. Example: `103121`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self
     }
-    /// Sets `substitute_goods_url`.
+    /// Sets `substitute_goods_url`. Example: `https://xxx.xxx.xxx`
     pub fn substitute_goods_url(
         mut self,
         substitute_goods_url: impl Into<String>,
@@ -803,37 +815,37 @@ impl ProductEditV2Request {
         self.substitute_goods_url = Some(substitute_goods_url.into());
         self
     }
-    /// Sets `supply_7day_return`.
+    /// Sets `supply_7day_return`. Example: `该字段将在2023年4月30日下线，请开发使用最新的after_sale_service字段传值；`
     pub fn supply_7day_return(mut self, supply_7day_return: i64) -> Self {
         self.supply_7day_return = Some(supply_7day_return);
         self
     }
-    /// Sets `third_url`.
+    /// Sets `third_url`. Example: `http://img.alicdn.com/xxxx`
     pub fn third_url(mut self, third_url: impl Into<String>) -> Self {
         self.third_url = Some(third_url.into());
         self
     }
-    /// Sets `unit_price_info`.
+    /// Sets `unit_price_info`
     pub fn unit_price_info(mut self, unit_price_info: UnitPriceInfo) -> Self {
         self.unit_price_info = Some(unit_price_info);
         self
     }
-    /// Sets `use_brand_name`.
+    /// Sets `use_brand_name`. Example: `false`
     pub fn use_brand_name(mut self, use_brand_name: bool) -> Self {
         self.use_brand_name = Some(use_brand_name);
         self
     }
-    /// Sets `weight`.
+    /// Sets `weight`. Example: `1000`
     pub fn weight(mut self, weight: f64) -> Self {
         self.weight = Some(weight);
         self
     }
-    /// Sets `weight_unit`.
+    /// Sets `weight_unit`. Example: `1`
     pub fn weight_unit(mut self, weight_unit: i64) -> Self {
         self.weight_unit = Some(weight_unit);
         self
     }
-    /// Sets `white_back_ground_pic_url`.
+    /// Sets `white_back_ground_pic_url`. Example: `http://aaaa`
     pub fn white_back_ground_pic_url(
         mut self,
         white_back_ground_pic_url: impl Into<String>,
@@ -841,7 +853,7 @@ impl ProductEditV2Request {
         self.white_back_ground_pic_url = Some(white_back_ground_pic_url.into());
         self
     }
-    /// Sets `with_sku_type`.
+    /// Sets `with_sku_type`. Example: `true`
     pub fn with_sku_type(mut self, with_sku_type: bool) -> Self {
         self.with_sku_type = Some(with_sku_type);
         self

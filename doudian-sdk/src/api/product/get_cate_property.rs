@@ -25,12 +25,12 @@ impl ProductGetCatePropertyRequest {
             version: Default::default(),
         }
     }
-    /// Sets `category_leaf_id`.
+    /// Sets `category_leaf_id`
     pub fn category_leaf_id(mut self, category_leaf_id: impl Into<String>) -> Self {
         self.category_leaf_id = Some(category_leaf_id.into());
         self
     }
-    /// Sets `version`.
+    /// Sets `version`
     pub fn version(mut self, version: impl Into<String>) -> Self {
         self.version = Some(version.into());
         self

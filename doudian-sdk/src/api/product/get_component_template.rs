@@ -38,32 +38,32 @@ impl ProductGetComponentTemplateRequest {
             template_type: Default::default(),
         }
     }
-    /// Sets `page_num`.
+    /// Sets `page_num`
     pub fn page_num(mut self, page_num: i64) -> Self {
         self.page_num = Some(page_num);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i64) -> Self {
         self.page_size = Some(page_size);
         self
     }
-    /// Sets `shareable`.
+    /// Sets `shareable`
     pub fn shareable(mut self, shareable: bool) -> Self {
         self.shareable = Some(shareable);
         self
     }
-    /// Sets `template_id`.
+    /// Sets `template_id`
     pub fn template_id(mut self, template_id: i64) -> Self {
         self.template_id = Some(template_id);
         self
     }
-    /// Sets `template_sub_type`.
+    /// Sets `template_sub_type`
     pub fn template_sub_type(mut self, template_sub_type: impl Into<String>) -> Self {
         self.template_sub_type = Some(template_sub_type.into());
         self
     }
-    /// Sets `template_type`.
+    /// Sets `template_type`
     pub fn template_type(mut self, template_type: impl Into<String>) -> Self {
         self.template_type = Some(template_type.into());
         self

@@ -32,17 +32,17 @@ impl ProductGetProductUpdateRuleRequest {
             standard_brand_id: Default::default(),
         }
     }
-    /// Sets `senses`.
+    /// Sets `senses`
     pub fn senses(mut self, senses: Vec<i32>) -> Self {
         self.senses = senses;
         self
     }
-    /// Sets `spu_id`.
+    /// Sets `spu_id`
     pub fn spu_id(mut self, spu_id: i64) -> Self {
         self.spu_id = Some(spu_id);
         self
     }
-    /// Sets `standard_brand_id`.
+    /// Sets `standard_brand_id`
     pub fn standard_brand_id(mut self, standard_brand_id: i64) -> Self {
         self.standard_brand_id = Some(standard_brand_id);
         self

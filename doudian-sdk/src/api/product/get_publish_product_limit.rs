@@ -22,7 +22,7 @@ impl ProductGetPublishProductLimitRequest {
             first_category_id: Default::default(),
         }
     }
-    /// Sets `first_category_id`.
+    /// Sets `first_category_id`. Example: `20017`
     pub fn first_category_id(mut self, first_category_id: i64) -> Self {
         self.first_category_id = Some(first_category_id);
         self

@@ -37,22 +37,22 @@ impl ProductGetRecommendCategoryRequest {
             standard_brand_id: Default::default(),
         }
     }
-    /// Sets `category_leaf_id`.
+    /// Sets `category_leaf_id`
     pub fn category_leaf_id(mut self, category_leaf_id: i64) -> Self {
         self.category_leaf_id = Some(category_leaf_id);
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `pic`.
+    /// Sets `pic`
     pub fn pic(mut self, pic: Vec<Pic>) -> Self {
         self.pic = pic;
         self
     }
-    /// Sets `product_format_new`.
+    /// Sets `product_format_new`
     pub fn product_format_new(
         mut self,
         product_format_new: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -60,7 +60,7 @@ impl ProductGetRecommendCategoryRequest {
         self.product_format_new = product_format_new;
         self
     }
-    /// Sets `standard_brand_id`.
+    /// Sets `standard_brand_id`
     pub fn standard_brand_id(mut self, standard_brand_id: i64) -> Self {
         self.standard_brand_id = Some(standard_brand_id);
         self

@@ -28,17 +28,17 @@ impl ProductGetSchemaRequest {
             spu_id: Default::default(),
         }
     }
-    /// Sets `category_id`.
+    /// Sets `category_id`. Example: `31860`
     pub fn category_id(mut self, category_id: i64) -> Self {
         self.category_id = Some(category_id);
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `1232`
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `spu_id`.
+    /// Sets `spu_id`. Example: `1232`
     pub fn spu_id(mut self, spu_id: i64) -> Self {
         self.spu_id = Some(spu_id);
         self
@@ -62,8 +62,8 @@ impl crate::request::Request for ProductGetSchemaRequest {
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductData {
-    /// `check_status`. Example: `3`
-    pub check_status: Option<i64>,
+    /// `check_status`: a [`ProductCheckStatus`](crate::codes::ProductCheckStatus) code. Example: `3`
+    pub check_status: Option<crate::codes::ProductCheckStatus>,
     /// `draft_status`. Example: `0`
     pub draft_status: Option<i64>,
     /// `status`. Example: `3`

@@ -31,12 +31,12 @@ impl ProductIsvCreateProductFromSupplyPlatformRequest {
             query_id: Default::default(),
         }
     }
-    /// Sets `clue_id`.
+    /// Sets `clue_id`
     pub fn clue_id(mut self, clue_id: i64) -> Self {
         self.clue_id = Some(clue_id);
         self
     }
-    /// Sets `query_id`.
+    /// Sets `query_id`
     pub fn query_id(mut self, query_id: impl Into<String>) -> Self {
         self.query_id = Some(query_id.into());
         self

@@ -44,22 +44,22 @@ impl ProductIsvGetClueListRequest {
             second_cid: Default::default(),
         }
     }
-    /// Sets `clue_info`.
+    /// Sets `clue_info`
     pub fn clue_info(mut self, clue_info: impl Into<String>) -> Self {
         self.clue_info = Some(clue_info.into());
         self
     }
-    /// Sets `competitive_clue_type`.
+    /// Sets `competitive_clue_type`
     pub fn competitive_clue_type(mut self, competitive_clue_type: i32) -> Self {
         self.competitive_clue_type = Some(competitive_clue_type);
         self
     }
-    /// Sets `first_cid`.
+    /// Sets `first_cid`
     pub fn first_cid(mut self, first_cid: i64) -> Self {
         self.first_cid = Some(first_cid);
         self
     }
-    /// Sets `second_cid`.
+    /// Sets `second_cid`
     pub fn second_cid(mut self, second_cid: i64) -> Self {
         self.second_cid = Some(second_cid);
         self

@@ -47,32 +47,32 @@ impl ProductListChannelProductRequest {
             status: Default::default(),
         }
     }
-    /// Sets `channel_id`.
+    /// Sets `channel_id`. Example: `1771739938745351`
     pub fn channel_id(mut self, channel_id: Vec<i64>) -> Self {
         self.channel_id = channel_id;
         self
     }
-    /// Sets `channel_type`.
+    /// Sets `channel_type`. Example: `3`
     pub fn channel_type(mut self, channel_type: Vec<i64>) -> Self {
         self.channel_type = channel_type;
         self
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`. Example: `2023-07-21 00:00:00`
     pub fn end_time(mut self, end_time: impl Into<String>) -> Self {
         self.end_time = Some(end_time.into());
         self
     }
-    /// Sets `kol_id`.
+    /// Sets `kol_id`. Example: `1111`
     pub fn kol_id(mut self, kol_id: Vec<i64>) -> Self {
         self.kol_id = kol_id;
         self
     }
-    /// Sets `start_time`.
+    /// Sets `start_time`. Example: `2023-07-01 00:00:00`
     pub fn start_time(mut self, start_time: impl Into<String>) -> Self {
         self.start_time = Some(start_time.into());
         self
     }
-    /// Sets `status`.
+    /// Sets `status`. Example: `2`
     pub fn status(mut self, status: i64) -> Self {
         self.status = Some(status);
         self

@@ -2,7 +2,14 @@
 // Source: api-spec/groups/product.json
 
 //! `product.listV2`: its request, its response and their nested types.
-pub use super::shared::CategoryDetail;
+pub use crate::api::model::CategoryDetail;
+pub use crate::api::model::ChannelMainProduct;
+#[deprecated(
+    note = "the objects of product.listV2 and of other methods are now one type: `api::model::Product`"
+)]
+pub type Data = crate::api::model::Product;
+pub use crate::api::model::ShopCategory;
+pub use crate::api::model::TitleLimit;
 /// `product.listV2` (获取商品列表新版): Lists the shop's products, filtered by status, audit status, type and creation or update time, like the product list of the merchant console. Pages count from 1 and hold at most 100; one filter reaches at most 10,000 products, so split a large catalogue by time. Entries are summaries: read SKUs, prices and stock with `product.detail` or `sku.list`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -19,8 +26,8 @@ pub struct ProductListV2Request {
     pub can_combine_product: Option<bool>,
     /// Only products in this audit state: 1 not submitted, 2 awaiting audit, 3 approved, 4 rejected, 5 banned, 7 approved and waiting to go on sale.
     ///
-    /// `check_status`
-    pub check_status: Option<i64>,
+    /// `check_status`: a [`ProductCheckStatus`](crate::codes::ProductCheckStatus) code
+    pub check_status: Option<crate::codes::ProductCheckStatus>,
     /// `cursor_id`
     pub cursor_id: Option<String>,
     /// Created at or before this time, Unix seconds.
@@ -90,37 +97,48 @@ impl ProductListV2Request {
             use_cursor: Default::default(),
         }
     }
-    /// Sets `can_combine_product`.
+    /// Sets `can_combine_product`
     pub fn can_combine_product(mut self, can_combine_product: bool) -> Self {
         self.can_combine_product = Some(can_combine_product);
         self
     }
-    /// Sets `check_status`.
-    pub fn check_status(mut self, check_status: i64) -> Self {
-        self.check_status = Some(check_status);
+    /// Sets Only products in this audit state: 1 not submitted, 2 awaiting audit, 3 approved, 4 rejected, 5 banned, 7 approved and waiting to go on sale.
+    ///
+    /// `check_status`: a [`ProductCheckStatus`](crate::codes::ProductCheckStatus) code
+    pub fn check_status(
+        mut self,
+        check_status: impl Into<crate::codes::ProductCheckStatus>,
+    ) -> Self {
+        self.check_status = Some(check_status.into());
         self
     }
-    /// Sets `cursor_id`.
+    /// Sets `cursor_id`
     pub fn cursor_id(mut self, cursor_id: impl Into<String>) -> Self {
         self.cursor_id = Some(cursor_id.into());
         self
     }
-    /// Sets `end_time`.
+    /// Sets Created at or before this time, Unix seconds.
+    ///
+    /// `end_time`
     pub fn end_time(mut self, end_time: i64) -> Self {
         self.end_time = Some(end_time);
         self
     }
-    /// Sets `lookup_option`.
+    /// Sets `lookup_option`
     pub fn lookup_option(mut self, lookup_option: LookupOption) -> Self {
         self.lookup_option = Some(lookup_option);
         self
     }
-    /// Sets `name`.
+    /// Sets Only products whose title contains this text.
+    ///
+    /// `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets Only these product ids.
+    ///
+    /// `product_id`: [`ProductId`](crate::ids::ProductId)s, each sent as a string
     pub fn product_id(
         mut self,
         product_id: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
@@ -128,37 +146,45 @@ impl ProductListV2Request {
         self.product_id = product_id.into_iter().map(Into::into).collect();
         self
     }
-    /// Sets `product_type`.
+    /// Sets `product_type`
     pub fn product_type(mut self, product_type: i64) -> Self {
         self.product_type = Some(product_type);
         self
     }
-    /// Sets `start_time`.
+    /// Sets Created at or after this time, Unix seconds.
+    ///
+    /// `start_time`
     pub fn start_time(mut self, start_time: i64) -> Self {
         self.start_time = Some(start_time);
         self
     }
-    /// Sets `status`.
+    /// Sets Only products in this state: 0 on sale, 1 off the shelf, 2 deleted.
+    ///
+    /// `status`
     pub fn status(mut self, status: i64) -> Self {
         self.status = Some(status);
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self
     }
-    /// Sets `update_end_time`.
+    /// Sets Changed at or before this time, Unix seconds.
+    ///
+    /// `update_end_time`
     pub fn update_end_time(mut self, update_end_time: i64) -> Self {
         self.update_end_time = Some(update_end_time);
         self
     }
-    /// Sets `update_start_time`.
+    /// Sets Changed at or after this time, Unix seconds: the filter for incremental sync.
+    ///
+    /// `update_start_time`
     pub fn update_start_time(mut self, update_start_time: i64) -> Self {
         self.update_start_time = Some(update_start_time);
         self
     }
-    /// Sets `use_cursor`.
+    /// Sets `use_cursor`
     pub fn use_cursor(mut self, use_cursor: bool) -> Self {
         self.use_cursor = Some(use_cursor);
         self
@@ -171,7 +197,7 @@ pub struct ProductListV2Response {
     /// `cursor_id`
     pub cursor_id: Option<String>,
     /// `data`
-    pub data: Vec<Data>,
+    pub data: Vec<crate::api::model::Product>,
     /// `page`
     pub page: Option<i64>,
     /// `size`
@@ -187,7 +213,7 @@ impl crate::request::Request for ProductListV2Request {
     type Response = ProductListV2Response;
 }
 impl crate::page::Paginated for ProductListV2Request {
-    type Item = Data;
+    type Item = crate::api::model::Product;
     const PAGE_BASE: i64 = 1i64;
     const MAX_PAGE_SIZE: Option<i64> = Some(100i64);
     fn page_number(&self) -> Option<i64> {
@@ -215,135 +241,6 @@ impl ProductListV2Request {
 /// An object inside `product.listV2`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ChannelMainProduct {
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    pub shop_id: Option<crate::ids::ShopId>,
-}
-/// An object inside `product.listV2`.
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct Data {
-    /// `can_combine`
-    pub can_combine: Option<bool>,
-    /// `can_not_combine_reason`
-    pub can_not_combine_reason: Option<String>,
-    /// `category_detail`
-    pub category_detail: Option<CategoryDetail>,
-    /// `channel_main_product`
-    pub channel_main_product: Option<ChannelMainProduct>,
-    /// Audit status: 1 not submitted, 2 awaiting audit, 3 approved, 4 rejected, 5 banned, 7 approved and waiting to go on sale.
-    ///
-    /// `check_status`
-    pub check_status: Option<i64>,
-    /// `cos_ratio`
-    pub cos_ratio: Option<i64>,
-    /// When it was created, Unix seconds.
-    ///
-    /// `create_time`
-    pub create_time: Option<i64>,
-    /// `description`
-    pub description: Option<String>,
-    /// The selling price, in fen (1 yuan = 100 fen).
-    ///
-    /// `discount_price`
-    pub discount_price: Option<i64>,
-    /// `extra`
-    pub extra: Option<String>,
-    /// `img`
-    pub img: Option<String>,
-    /// `is_package_product`
-    pub is_package_product: Option<bool>,
-    /// The crossed-out reference price, in fen.
-    ///
-    /// `market_price`
-    pub market_price: Option<i64>,
-    /// `mobile` (sensitive: redacted in `Debug`)
-    pub mobile: Option<String>,
-    /// `name`
-    pub name: Option<String>,
-    /// `name_prefix`
-    pub name_prefix: Option<String>,
-    /// `name_suffix`
-    pub name_suffix: Option<String>,
-    /// `out_product_id`
-    pub out_product_id: Option<i64>,
-    /// The merchant's own product code.
-    ///
-    /// `outer_product_id`
-    pub outer_product_id: Option<String>,
-    /// `package_product_list`
-    pub package_product_list: Vec<i64>,
-    /// `pay_type`
-    pub pay_type: Option<i64>,
-    /// The product id.
-    ///
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `product_type`
-    pub product_type: Option<i64>,
-    /// `recommend_remark`
-    pub recommend_remark: Option<String>,
-    /// `sell_num`
-    pub sell_num: Option<i64>,
-    /// `shop_category`
-    pub shop_category: Option<ShopCategory>,
-    /// `spec_id`
-    pub spec_id: Option<i64>,
-    /// Whether it is on sale: 0 on sale, 1 off the shelf, 2 deleted.
-    ///
-    /// `status`: a [`ProductStatus`](crate::codes::ProductStatus) code
-    pub status: Option<crate::codes::ProductStatus>,
-    /// `sub_product_list`
-    pub sub_product_list: Vec<i64>,
-    /// `title_limit`
-    pub title_limit: Option<TitleLimit>,
-    /// When it last changed, Unix seconds.
-    ///
-    /// `update_time`
-    pub update_time: Option<i64>,
-}
-impl ::std::fmt::Debug for Data {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Data")
-            .field("can_combine", &self.can_combine)
-            .field("can_not_combine_reason", &self.can_not_combine_reason)
-            .field("category_detail", &self.category_detail)
-            .field("channel_main_product", &self.channel_main_product)
-            .field("check_status", &self.check_status)
-            .field("cos_ratio", &self.cos_ratio)
-            .field("create_time", &self.create_time)
-            .field("description", &self.description)
-            .field("discount_price", &self.discount_price)
-            .field("extra", &self.extra)
-            .field("img", &self.img)
-            .field("is_package_product", &self.is_package_product)
-            .field("market_price", &self.market_price)
-            .field("mobile", &crate::secret::Redacted(&self.mobile))
-            .field("name", &self.name)
-            .field("name_prefix", &self.name_prefix)
-            .field("name_suffix", &self.name_suffix)
-            .field("out_product_id", &self.out_product_id)
-            .field("outer_product_id", &self.outer_product_id)
-            .field("package_product_list", &self.package_product_list)
-            .field("pay_type", &self.pay_type)
-            .field("product_id", &self.product_id)
-            .field("product_type", &self.product_type)
-            .field("recommend_remark", &self.recommend_remark)
-            .field("sell_num", &self.sell_num)
-            .field("shop_category", &self.shop_category)
-            .field("spec_id", &self.spec_id)
-            .field("status", &self.status)
-            .field("sub_product_list", &self.sub_product_list)
-            .field("title_limit", &self.title_limit)
-            .field("update_time", &self.update_time)
-            .finish()
-    }
-}
-/// An object inside `product.listV2`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
 pub struct LookupOption {
     /// `need_name_affix`
     pub need_name_affix: Option<bool>,
@@ -358,32 +255,16 @@ impl LookupOption {
             need_title_limit: Default::default(),
         }
     }
-    /// Sets `need_name_affix`.
+    /// Sets `need_name_affix`
     pub fn need_name_affix(mut self, need_name_affix: bool) -> Self {
         self.need_name_affix = Some(need_name_affix);
         self
     }
-    /// Sets `need_title_limit`.
+    /// Sets `need_title_limit`
     pub fn need_title_limit(mut self, need_title_limit: bool) -> Self {
         self.need_title_limit = Some(need_title_limit);
         self
     }
-}
-/// An object inside `product.listV2`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ShopCategory {
-    /// `leaf_category_ids`
-    pub leaf_category_ids: Vec<i64>,
-}
-/// An object inside `product.listV2`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct TitleLimit {
-    /// `max_length`
-    pub max_length: Option<i64>,
-    /// `min_length`
-    pub min_length: Option<i64>,
 }
 #[doc(hidden)]
 mod wire;

@@ -41,17 +41,17 @@ impl ProductMaterialCreateProductImageTextRequest {
             product_id: Default::default(),
         }
     }
-    /// Sets `is_direct_apply`.
+    /// Sets `is_direct_apply`
     pub fn is_direct_apply(mut self, is_direct_apply: bool) -> Self {
         self.is_direct_apply = Some(is_direct_apply);
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self

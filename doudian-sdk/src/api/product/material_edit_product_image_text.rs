@@ -61,12 +61,12 @@ impl ProductMaterialEditProductImageTextRequest {
             name: Default::default(),
         }
     }
-    /// Sets `is_direct_apply`.
+    /// Sets `is_direct_apply`
     pub fn is_direct_apply(mut self, is_direct_apply: bool) -> Self {
         self.is_direct_apply = Some(is_direct_apply);
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self

@@ -35,17 +35,17 @@ impl ProductMaterialListProductImageTextRequest {
             status: Default::default(),
         }
     }
-    /// Sets `material_ids`.
+    /// Sets `material_ids`
     pub fn material_ids(mut self, material_ids: Vec<i64>) -> Self {
         self.material_ids = material_ids;
         self
     }
-    /// Sets `process_status`.
+    /// Sets `process_status`
     pub fn process_status(mut self, process_status: i64) -> Self {
         self.process_status = Some(process_status);
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: Vec<i64>) -> Self {
         self.status = status;
         self

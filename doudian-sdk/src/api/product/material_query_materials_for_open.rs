@@ -31,22 +31,22 @@ impl ProductMaterialQueryMaterialsForOpenRequest {
             product_ids: Default::default(),
         }
     }
-    /// Sets `material_ids`.
+    /// Sets `material_ids`
     pub fn material_ids(mut self, material_ids: Vec<i64>) -> Self {
         self.material_ids = material_ids;
         self
     }
-    /// Sets `material_status`.
+    /// Sets `material_status`
     pub fn material_status(mut self, material_status: Vec<i64>) -> Self {
         self.material_status = material_status;
         self
     }
-    /// Sets `material_types`.
+    /// Sets `material_types`
     pub fn material_types(mut self, material_types: Vec<i64>) -> Self {
         self.material_types = material_types;
         self
     }
-    /// Sets `product_ids`.
+    /// Sets `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
     pub fn product_ids(
         mut self,
         product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,

@@ -88,6 +88,8 @@
 //! | `product.setOnline` | [`ProductSetOnlineRequest`](crate::api::product::ProductSetOnlineRequest) → [`ProductSetOnlineResponse`](crate::api::product::ProductSetOnlineResponse) | write | — |
 //! | `product.updateChannelProduct` | [`ProductUpdateChannelProductRequest`](crate::api::product::ProductUpdateChannelProductRequest) → [`ProductUpdateChannelProductResponse`](crate::api::product::ProductUpdateChannelProductResponse) | write | — |
 pub mod shared;
+/// The domain types this group's methods return (defined in [`crate::api::model`]).
+pub use crate::api::model::Product;
 pub mod category_dim_list;
 pub use category_dim_list::{
     ProductCategoryDimListRequest, ProductCategoryDimListResponse,

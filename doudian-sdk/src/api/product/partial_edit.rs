@@ -31,17 +31,17 @@ impl ProductPartialEditRequest {
             short_product_name: Default::default(),
         }
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `shop_category`.
+    /// Sets `shop_category`
     pub fn shop_category(mut self, shop_category: ShopCategory) -> Self {
         self.shop_category = Some(shop_category);
         self
     }
-    /// Sets `short_product_name`.
+    /// Sets `short_product_name`
     pub fn short_product_name(mut self, short_product_name: impl Into<String>) -> Self {
         self.short_product_name = Some(short_product_name.into());
         self
@@ -69,7 +69,7 @@ impl ShopCategory {
             leaf_category_ids: Default::default(),
         }
     }
-    /// Sets `leaf_category_ids`.
+    /// Sets `leaf_category_ids`
     pub fn leaf_category_ids(mut self, leaf_category_ids: Vec<i64>) -> Self {
         self.leaf_category_ids = leaf_category_ids;
         self

@@ -39,8 +39,8 @@ pub struct ProductPreviewChannelProductResponse {
     pub channel_id: Option<i64>,
     /// `channel_type`. Example: `3`
     pub channel_type: Option<i64>,
-    /// `check_status`. Example: `3`
-    pub check_status: Option<i64>,
+    /// `check_status`: a [`ProductCheckStatus`](crate::codes::ProductCheckStatus) code. Example: `3`
+    pub check_status: Option<crate::codes::ProductCheckStatus>,
     /// `detail_brief_material`
     pub detail_brief_material: Option<DetailBriefMaterial>,
     /// `end_time`. Example: `2023-02-21 16:46:21`

@@ -28,12 +28,12 @@ impl ProductPublishPreCheckRequest {
             out_product_id: Default::default(),
         }
     }
-    /// Sets `category_id`.
+    /// Sets `category_id`. Example: `20219`
     pub fn category_id(mut self, category_id: i64) -> Self {
         self.category_id = Some(category_id);
         self
     }
-    /// Sets `out_product_id`.
+    /// Sets `out_product_id`. Example: `123456678`
     pub fn out_product_id(mut self, out_product_id: impl Into<String>) -> Self {
         self.out_product_id = Some(out_product_id.into());
         self

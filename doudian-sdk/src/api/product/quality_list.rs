@@ -50,22 +50,22 @@ impl ProductQualityListRequest {
             product_name: Default::default(),
         }
     }
-    /// Sets `diagnose_status`.
+    /// Sets `diagnose_status`
     pub fn diagnose_status(mut self, diagnose_status: Vec<i64>) -> Self {
         self.diagnose_status = diagnose_status;
         self
     }
-    /// Sets `order_by`.
+    /// Sets `order_by`
     pub fn order_by(mut self, order_by: impl Into<String>) -> Self {
         self.order_by = Some(order_by.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `product_name`.
+    /// Sets `product_name`
     pub fn product_name(mut self, product_name: impl Into<String>) -> Self {
         self.product_name = Some(product_name.into());
         self

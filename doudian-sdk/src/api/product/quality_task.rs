@@ -22,7 +22,7 @@ impl ProductQualityTaskRequest {
             brief_only: Default::default(),
         }
     }
-    /// Sets `brief_only`.
+    /// Sets `brief_only`
     pub fn brief_only(mut self, brief_only: bool) -> Self {
         self.brief_only = Some(brief_only);
         self

@@ -34,22 +34,22 @@ impl ProductRecommendPropertiesRequest {
             product_format: Default::default(),
         }
     }
-    /// Sets `img_urls`.
+    /// Sets `img_urls`. Example: `[https://p3-aio.ecombdimg.com/obj/ecom-shop-material/v1_GhxlaZ_72986162310573755`
     pub fn img_urls(mut self, img_urls: Vec<String>) -> Self {
         self.img_urls = img_urls;
         self
     }
-    /// Sets `material_ids`.
+    /// Sets `material_ids`. Example: `[72986162310573755150419]`
     pub fn material_ids(mut self, material_ids: Vec<String>) -> Self {
         self.material_ids = material_ids;
         self
     }
-    /// Sets `name`.
+    /// Sets `name`. Example: `商品标题`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `product_format`.
+    /// Sets `product_format`
     pub fn product_format(
         mut self,
         product_format: ::std::collections::BTreeMap<String, Vec<ProductFormat>>,
@@ -100,17 +100,17 @@ impl MeasureInfo {
             values: Default::default(),
         }
     }
-    /// Sets `extra`.
+    /// Sets `extra`. Example: `{:}`
     pub fn extra(mut self, extra: ::std::collections::BTreeMap<String, String>) -> Self {
         self.extra = extra;
         self
     }
-    /// Sets `template_id`.
+    /// Sets `template_id`. Example: `1`
     pub fn template_id(mut self, template_id: i64) -> Self {
         self.template_id = Some(template_id);
         self
     }
-    /// Sets `values`.
+    /// Sets `values`
     pub fn values(mut self, values: Vec<Value>) -> Self {
         self.values = values;
         self
@@ -139,22 +139,22 @@ impl ProductFormat {
             value: Default::default(),
         }
     }
-    /// Sets `diy_type`.
+    /// Sets `diy_type`. Example: `0`
     pub fn diy_type(mut self, diy_type: i64) -> Self {
         self.diy_type = Some(diy_type);
         self
     }
-    /// Sets `measure_info`.
+    /// Sets `measure_info`
     pub fn measure_info(mut self, measure_info: MeasureInfo) -> Self {
         self.measure_info = Some(measure_info);
         self
     }
-    /// Sets `name`.
+    /// Sets `name`. Example: `短款`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `value`.
+    /// Sets `value`. Example: `1024`
     pub fn value(mut self, value: i64) -> Self {
         self.value = Some(value);
         self
@@ -217,42 +217,42 @@ impl Value {
             value_required: Default::default(),
         }
     }
-    /// Sets `extra`.
+    /// Sets `extra`. Example: `{:}`
     pub fn extra(mut self, extra: ::std::collections::BTreeMap<String, String>) -> Self {
         self.extra = extra;
         self
     }
-    /// Sets `module_id`.
+    /// Sets `module_id`. Example: `1`
     pub fn module_id(mut self, module_id: i64) -> Self {
         self.module_id = Some(module_id);
         self
     }
-    /// Sets `prefix`.
+    /// Sets `prefix`. Example: `前缀`
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = Some(prefix.into());
         self
     }
-    /// Sets `suffix`.
+    /// Sets `suffix`. Example: `后缀`
     pub fn suffix(mut self, suffix: impl Into<String>) -> Self {
         self.suffix = Some(suffix.into());
         self
     }
-    /// Sets `unit_id`.
+    /// Sets `unit_id`. Example: `1`
     pub fn unit_id(mut self, unit_id: i64) -> Self {
         self.unit_id = Some(unit_id);
         self
     }
-    /// Sets `unit_name`.
+    /// Sets `unit_name`. Example: `度量衡单位名称`
     pub fn unit_name(mut self, unit_name: impl Into<String>) -> Self {
         self.unit_name = Some(unit_name.into());
         self
     }
-    /// Sets `value`.
+    /// Sets `value`. Example: `值内容`
     pub fn value(mut self, value: impl Into<String>) -> Self {
         self.value = Some(value.into());
         self
     }
-    /// Sets `value_required`.
+    /// Sets `value_required`. Example: `false`
     pub fn value_required(mut self, value_required: bool) -> Self {
         self.value_required = Some(value_required);
         self

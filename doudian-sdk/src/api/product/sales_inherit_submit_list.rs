@@ -28,12 +28,12 @@ impl ProductSalesInheritSubmitListRequest {
             product_ids: Default::default(),
         }
     }
-    /// Sets `outside_product_ids`.
+    /// Sets `outside_product_ids`. Example: `[683305596514,683305596514]]`
     pub fn outside_product_ids(mut self, outside_product_ids: Vec<i64>) -> Self {
         self.outside_product_ids = outside_product_ids;
         self
     }
-    /// Sets `product_ids`.
+    /// Sets `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number. Example: `[3592552460734101255,3592552460734101255]`
     pub fn product_ids(
         mut self,
         product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,

@@ -2,27 +2,6 @@
 // Source: api-spec/groups/product.json
 
 //! Nested types several `product` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
-/// An object inside `product.detail` and `product.listV2`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct CategoryDetail {
-    /// `first_cid`
-    pub first_cid: Option<i64>,
-    /// `first_cname`
-    pub first_cname: Option<String>,
-    /// `fourth_cid`
-    pub fourth_cid: Option<i64>,
-    /// `fourth_cname`
-    pub fourth_cname: Option<String>,
-    /// `second_cid`
-    pub second_cid: Option<i64>,
-    /// `second_cname`
-    pub second_cname: Option<String>,
-    /// `third_cid`
-    pub third_cid: Option<i64>,
-    /// `third_cname`
-    pub third_cname: Option<String>,
-}
 /// An object inside `product.addChannelProduct`, `product.batchGetCombination` and `product.updateChannelProduct`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
@@ -52,17 +31,17 @@ impl ChannelBuyLimit {
             total_buy_num: Default::default(),
         }
     }
-    /// Sets `max_buy_num`.
+    /// Sets `max_buy_num`. Example: `5`
     pub fn max_buy_num(mut self, max_buy_num: i64) -> Self {
         self.max_buy_num = Some(max_buy_num);
         self
     }
-    /// Sets `min_buy_num`.
+    /// Sets `min_buy_num`. Example: `1`
     pub fn min_buy_num(mut self, min_buy_num: i64) -> Self {
         self.min_buy_num = Some(min_buy_num);
         self
     }
-    /// Sets `total_buy_num`.
+    /// Sets `total_buy_num`. Example: `10`
     pub fn total_buy_num(mut self, total_buy_num: i64) -> Self {
         self.total_buy_num = Some(total_buy_num);
         self
@@ -94,27 +73,27 @@ impl DelayRule {
             start_time: Default::default(),
         }
     }
-    /// Sets `config_type`.
+    /// Sets `config_type`
     pub fn config_type(mut self, config_type: i32) -> Self {
         self.config_type = Some(config_type);
         self
     }
-    /// Sets `config_value`.
+    /// Sets `config_value`
     pub fn config_value(mut self, config_value: i64) -> Self {
         self.config_value = Some(config_value);
         self
     }
-    /// Sets `enable`.
+    /// Sets `enable`
     pub fn enable(mut self, enable: bool) -> Self {
         self.enable = Some(enable);
         self
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`
     pub fn end_time(mut self, end_time: i64) -> Self {
         self.end_time = Some(end_time);
         self
     }
-    /// Sets `start_time`.
+    /// Sets `start_time`
     pub fn start_time(mut self, start_time: i64) -> Self {
         self.start_time = Some(start_time);
         self
@@ -137,12 +116,12 @@ impl FreightTemplate {
             freight_id: Default::default(),
         }
     }
-    /// Sets `freight_follow_main`.
+    /// Sets `freight_follow_main`. Example: `true`
     pub fn freight_follow_main(mut self, freight_follow_main: bool) -> Self {
         self.freight_follow_main = Some(freight_follow_main);
         self
     }
-    /// Sets `freight_id`.
+    /// Sets `freight_id`. Example: `0`
     pub fn freight_id(mut self, freight_id: i64) -> Self {
         self.freight_id = Some(freight_id);
         self
@@ -195,62 +174,62 @@ impl PoiResource {
             valid_start: Default::default(),
         }
     }
-    /// Sets `code_type`.
+    /// Sets `code_type`
     pub fn code_type(mut self, code_type: i64) -> Self {
         self.code_type = Some(code_type);
         self
     }
-    /// Sets `condition`.
+    /// Sets `condition`
     pub fn condition(mut self, condition: impl Into<String>) -> Self {
         self.condition = Some(condition.into());
         self
     }
-    /// Sets `count`.
+    /// Sets `count`
     pub fn count(mut self, count: i64) -> Self {
         self.count = Some(count);
         self
     }
-    /// Sets `couponSecondExchange`.
+    /// Sets `couponSecondExchange`
     pub fn coupon_second_exchange(mut self, coupon_second_exchange: i64) -> Self {
         self.coupon_second_exchange = Some(coupon_second_exchange);
         self
     }
-    /// Sets `coupon_return_methods`.
+    /// Sets `coupon_return_methods`
     pub fn coupon_return_methods(mut self, coupon_return_methods: Vec<i64>) -> Self {
         self.coupon_return_methods = coupon_return_methods;
         self
     }
-    /// Sets `link`.
+    /// Sets `link`
     pub fn link(mut self, link: impl Into<String>) -> Self {
         self.link = Some(link.into());
         self
     }
-    /// Sets `notification`.
+    /// Sets `notification`
     pub fn notification(mut self, notification: impl Into<String>) -> Self {
         self.notification = Some(notification.into());
         self
     }
-    /// Sets `service_num`.
+    /// Sets `service_num`
     pub fn service_num(mut self, service_num: impl Into<String>) -> Self {
         self.service_num = Some(service_num.into());
         self
     }
-    /// Sets `total_can_use_count`.
+    /// Sets `total_can_use_count`
     pub fn total_can_use_count(mut self, total_can_use_count: i32) -> Self {
         self.total_can_use_count = Some(total_can_use_count);
         self
     }
-    /// Sets `valid_days`.
+    /// Sets `valid_days`
     pub fn valid_days(mut self, valid_days: i64) -> Self {
         self.valid_days = Some(valid_days);
         self
     }
-    /// Sets `valid_end`.
+    /// Sets `valid_end`
     pub fn valid_end(mut self, valid_end: i64) -> Self {
         self.valid_end = Some(valid_end);
         self
     }
-    /// Sets `valid_start`.
+    /// Sets `valid_start`
     pub fn valid_start(mut self, valid_start: i64) -> Self {
         self.valid_start = Some(valid_start);
         self
@@ -322,22 +301,22 @@ impl QualityInspectionInfo {
             supported: Default::default(),
         }
     }
-    /// Sets `agency`.
+    /// Sets `agency`
     pub fn agency(mut self, agency: impl Into<String>) -> Self {
         self.agency = Some(agency.into());
         self
     }
-    /// Sets `certificate_code`.
+    /// Sets `certificate_code`
     pub fn certificate_code(mut self, certificate_code: impl Into<String>) -> Self {
         self.certificate_code = Some(certificate_code.into());
         self
     }
-    /// Sets `mode`.
+    /// Sets `mode`
     pub fn mode(mut self, mode: i32) -> Self {
         self.mode = Some(mode);
         self
     }
-    /// Sets `supported`.
+    /// Sets `supported`
     pub fn supported(mut self, supported: bool) -> Self {
         self.supported = Some(supported);
         self
@@ -371,12 +350,12 @@ impl ReferencePriceCertificate {
             certificate_urls: Default::default(),
         }
     }
-    /// Sets `certificate_type`.
+    /// Sets `certificate_type`
     pub fn certificate_type(mut self, certificate_type: i64) -> Self {
         self.certificate_type = Some(certificate_type);
         self
     }
-    /// Sets `certificate_urls`.
+    /// Sets `certificate_urls`
     pub fn certificate_urls(mut self, certificate_urls: Vec<String>) -> Self {
         self.certificate_urls = certificate_urls;
         self
@@ -408,22 +387,22 @@ impl SkuChannel {
             stock_set_mode: Default::default(),
         }
     }
-    /// Sets `code`.
+    /// Sets `code`. Example: `49374`
     pub fn code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
         self
     }
-    /// Sets `price`.
+    /// Sets `price`. Example: `10`
     pub fn price(mut self, price: i64) -> Self {
         self.price = Some(price);
         self
     }
-    /// Sets `stock_num`.
+    /// Sets `stock_num`. Example: `100`
     pub fn stock_num(mut self, stock_num: i64) -> Self {
         self.stock_num = Some(stock_num);
         self
     }
-    /// Sets `stock_set_mode`.
+    /// Sets `stock_set_mode`. Example: `1`
     pub fn stock_set_mode(mut self, stock_set_mode: i32) -> Self {
         self.stock_set_mode = Some(stock_set_mode);
         self
@@ -446,12 +425,12 @@ impl UnitPriceInfo {
             process_charge: Default::default(),
         }
     }
-    /// Sets `price_rule_type`.
+    /// Sets `price_rule_type`
     pub fn price_rule_type(mut self, price_rule_type: i32) -> Self {
         self.price_rule_type = Some(price_rule_type);
         self
     }
-    /// Sets `process_charge`.
+    /// Sets `process_charge`
     pub fn process_charge(mut self, process_charge: i64) -> Self {
         self.process_charge = Some(process_charge);
         self

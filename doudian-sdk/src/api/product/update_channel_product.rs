@@ -95,47 +95,47 @@ impl ProductUpdateChannelProductRequest {
             start_time: Default::default(),
         }
     }
-    /// Sets `channel_buy_limit`.
+    /// Sets `channel_buy_limit`
     pub fn channel_buy_limit(mut self, channel_buy_limit: ChannelBuyLimit) -> Self {
         self.channel_buy_limit = Some(channel_buy_limit);
         self
     }
-    /// Sets `detail_brief_follow_main`.
+    /// Sets `detail_brief_follow_main`. Example: `true`
     pub fn detail_brief_follow_main(mut self, detail_brief_follow_main: bool) -> Self {
         self.detail_brief_follow_main = Some(detail_brief_follow_main);
         self
     }
-    /// Sets `detail_brief_img`.
+    /// Sets `detail_brief_img`. Example: `[https://tosv.boe.byted.org/obj/ecom-shop-material/ayoJLG_m_290637ca0b8211e45bf4`
     pub fn detail_brief_img(mut self, detail_brief_img: Vec<String>) -> Self {
         self.detail_brief_img = detail_brief_img;
         self
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`. Example: `2023-02-21 16:46:21`
     pub fn end_time(mut self, end_time: impl Into<String>) -> Self {
         self.end_time = Some(end_time.into());
         self
     }
-    /// Sets `freight_template`.
+    /// Sets `freight_template`
     pub fn freight_template(mut self, freight_template: FreightTemplate) -> Self {
         self.freight_template = Some(freight_template);
         self
     }
-    /// Sets `main_img_list`.
+    /// Sets `main_img_list`. Example: `[https://tosv.boe.byted.org/obj/ecom-shop-material/ayoJLG_m_290637ca0b8211e45bf4`
     pub fn main_img_list(mut self, main_img_list: Vec<String>) -> Self {
         self.main_img_list = main_img_list;
         self
     }
-    /// Sets `name`.
+    /// Sets `name`. Example: `半身裙`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `sku_code_follow_main`.
+    /// Sets `sku_code_follow_main`. Example: `false`
     pub fn sku_code_follow_main(mut self, sku_code_follow_main: bool) -> Self {
         self.sku_code_follow_main = Some(sku_code_follow_main);
         self
     }
-    /// Sets `start_time`.
+    /// Sets `start_time`. Example: `2023-02-21 16:46:21`
     pub fn start_time(mut self, start_time: impl Into<String>) -> Self {
         self.start_time = Some(start_time.into());
         self

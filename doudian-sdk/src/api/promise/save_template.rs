@@ -28,12 +28,12 @@ impl PromiseSaveTemplateRequest {
             wave_rule_configs: Default::default(),
         }
     }
-    /// Sets `extra_info`.
+    /// Sets `extra_info`
     pub fn extra_info(mut self, extra_info: ExtraInfo) -> Self {
         self.extra_info = Some(extra_info);
         self
     }
-    /// Sets `wave_rule_configs`.
+    /// Sets `wave_rule_configs`
     pub fn wave_rule_configs(mut self, wave_rule_configs: Vec<WaveRuleConfig>) -> Self {
         self.wave_rule_configs = wave_rule_configs;
         self
@@ -85,42 +85,42 @@ impl Address {
             street_name: Default::default(),
         }
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`. Example: `310000`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `city_name`.
+    /// Sets `city_name`. Example: `上海市`
     pub fn city_name(mut self, city_name: impl Into<String>) -> Self {
         self.city_name = Some(city_name.into());
         self
     }
-    /// Sets `district_code`.
+    /// Sets `district_code`. Example: `310113`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `district_name`.
+    /// Sets `district_name`. Example: `宝山区`
     pub fn district_name(mut self, district_name: impl Into<String>) -> Self {
         self.district_name = Some(district_name.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`. Example: `31`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `province_name`.
+    /// Sets `province_name`. Example: `上海市`
     pub fn province_name(mut self, province_name: impl Into<String>) -> Self {
         self.province_name = Some(province_name.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`. Example: `310113501`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `street_name`.
+    /// Sets `street_name`. Example: `宝山城市工业园区`
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
         self
@@ -146,17 +146,17 @@ impl Capacity {
             is_default: Default::default(),
         }
     }
-    /// Sets `capacity`.
+    /// Sets `capacity`. Example: `111`
     pub fn capacity(mut self, capacity: i64) -> Self {
         self.capacity = Some(capacity);
         self
     }
-    /// Sets `date`.
+    /// Sets `date`. Example: `2024-07-17`
     pub fn date(mut self, date: impl Into<String>) -> Self {
         self.date = Some(date.into());
         self
     }
-    /// Sets `is_default`.
+    /// Sets `is_default`. Example: `false`
     pub fn is_default(mut self, is_default: bool) -> Self {
         self.is_default = Some(is_default);
         self
@@ -176,7 +176,7 @@ impl ExtraInfo {
             is_protocol_accepted: Default::default(),
         }
     }
-    /// Sets `is_protocol_accepted`.
+    /// Sets `is_protocol_accepted`. Example: `true`
     pub fn is_protocol_accepted(mut self, is_protocol_accepted: bool) -> Self {
         self.is_protocol_accepted = Some(is_protocol_accepted);
         self
@@ -229,22 +229,22 @@ impl TemplateInfo {
             warehouse_info: Default::default(),
         }
     }
-    /// Sets `biz_tag`.
+    /// Sets `biz_tag`. Example: `Home`
     pub fn biz_tag(mut self, biz_tag: impl Into<String>) -> Self {
         self.biz_tag = Some(biz_tag.into());
         self
     }
-    /// Sets `c_shop_id`.
+    /// Sets `c_shop_id`. Example: `0`
     pub fn c_shop_id(mut self, c_shop_id: i64) -> Self {
         self.c_shop_id = Some(c_shop_id);
         self
     }
-    /// Sets `is_support_appointment`.
+    /// Sets `is_support_appointment`. Example: `true`
     pub fn is_support_appointment(mut self, is_support_appointment: bool) -> Self {
         self.is_support_appointment = Some(is_support_appointment);
         self
     }
-    /// Sets `is_support_modify_appointment`.
+    /// Sets `is_support_modify_appointment`. Example: `true`
     pub fn is_support_modify_appointment(
         mut self,
         is_support_modify_appointment: bool,
@@ -252,7 +252,7 @@ impl TemplateInfo {
         self.is_support_modify_appointment = Some(is_support_modify_appointment);
         self
     }
-    /// Sets `min_hour_for_modify_appointment`.
+    /// Sets `min_hour_for_modify_appointment`. Example: `12`
     pub fn min_hour_for_modify_appointment(
         mut self,
         min_hour_for_modify_appointment: i64,
@@ -260,32 +260,32 @@ impl TemplateInfo {
         self.min_hour_for_modify_appointment = Some(min_hour_for_modify_appointment);
         self
     }
-    /// Sets `shop_name`.
+    /// Sets `shop_name`. Example: `测试店铺`
     pub fn shop_name(mut self, shop_name: impl Into<String>) -> Self {
         self.shop_name = Some(shop_name.into());
         self
     }
-    /// Sets `status`.
+    /// Sets `status`. Example: `1`
     pub fn status(mut self, status: i64) -> Self {
         self.status = Some(status);
         self
     }
-    /// Sets `support_appoinment_day`.
+    /// Sets `support_appoinment_day`. Example: `15`
     pub fn support_appoinment_day(mut self, support_appoinment_day: i64) -> Self {
         self.support_appoinment_day = Some(support_appoinment_day);
         self
     }
-    /// Sets `template_id`.
+    /// Sets `template_id`
     pub fn template_id(mut self, template_id: impl Into<String>) -> Self {
         self.template_id = Some(template_id.into());
         self
     }
-    /// Sets `time_type`.
+    /// Sets `time_type`. Example: `1`
     pub fn time_type(mut self, time_type: i64) -> Self {
         self.time_type = Some(time_type);
         self
     }
-    /// Sets `warehouse_info`.
+    /// Sets `warehouse_info`
     pub fn warehouse_info(mut self, warehouse_info: WarehouseInfo) -> Self {
         self.warehouse_info = Some(warehouse_info);
         self
@@ -308,12 +308,12 @@ impl WarehouseInfo {
             warehouse_name: Default::default(),
         }
     }
-    /// Sets `warehouse_id`.
+    /// Sets `warehouse_id`. Example: `736029680619`
     pub fn warehouse_id(mut self, warehouse_id: impl Into<String>) -> Self {
         self.warehouse_id = Some(warehouse_id.into());
         self
     }
-    /// Sets `warehouse_name`.
+    /// Sets `warehouse_name`. Example: `杭州测试仓`
     pub fn warehouse_name(mut self, warehouse_name: impl Into<String>) -> Self {
         self.warehouse_name = Some(warehouse_name.into());
         self
@@ -357,47 +357,47 @@ impl WaveRuleConfig {
             wave_type: Default::default(),
         }
     }
-    /// Sets `address_list`.
+    /// Sets `address_list`
     pub fn address_list(mut self, address_list: Vec<Address>) -> Self {
         self.address_list = address_list;
         self
     }
-    /// Sets `capacity`.
+    /// Sets `capacity`
     pub fn capacity(mut self, capacity: Vec<Capacity>) -> Self {
         self.capacity = capacity;
         self
     }
-    /// Sets `cutoff_time_hms`.
+    /// Sets `cutoff_time_hms`. Example: `16:00:00`
     pub fn cutoff_time_hms(mut self, cutoff_time_hms: impl Into<String>) -> Self {
         self.cutoff_time_hms = Some(cutoff_time_hms.into());
         self
     }
-    /// Sets `day`.
+    /// Sets `day`. Example: `1D`
     pub fn day(mut self, day: impl Into<String>) -> Self {
         self.day = Some(day.into());
         self
     }
-    /// Sets `detail_id`.
+    /// Sets `detail_id`
     pub fn detail_id(mut self, detail_id: impl Into<String>) -> Self {
         self.detail_id = Some(detail_id.into());
         self
     }
-    /// Sets `time_type`.
+    /// Sets `time_type`. Example: `1`
     pub fn time_type(mut self, time_type: i64) -> Self {
         self.time_type = Some(time_type);
         self
     }
-    /// Sets `warehouse_info`.
+    /// Sets `warehouse_info`
     pub fn warehouse_info(mut self, warehouse_info: WarehouseInfo) -> Self {
         self.warehouse_info = Some(warehouse_info);
         self
     }
-    /// Sets `wave_id`.
+    /// Sets `wave_id`. Example: `864`
     pub fn wave_id(mut self, wave_id: impl Into<String>) -> Self {
         self.wave_id = Some(wave_id.into());
         self
     }
-    /// Sets `wave_type`.
+    /// Sets `wave_type`. Example: `0`
     pub fn wave_type(mut self, wave_type: i32) -> Self {
         self.wave_type = Some(wave_type);
         self

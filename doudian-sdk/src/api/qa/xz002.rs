@@ -28,7 +28,7 @@ impl QAXz002Request {
             is_searchable: Default::default(),
         }
     }
-    /// Sets `is_searchable`.
+    /// Sets `is_searchable`
     pub fn is_searchable(mut self, is_searchable: bool) -> Self {
         self.is_searchable = Some(is_searchable);
         self

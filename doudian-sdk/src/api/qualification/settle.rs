@@ -127,12 +127,12 @@ impl QualificationSettleRequest {
             shop_base_info: Default::default(),
         }
     }
-    /// Sets `contracts`.
+    /// Sets `contracts`
     pub fn contracts(mut self, contracts: Vec<Contract>) -> Self {
         self.contracts = contracts;
         self
     }
-    /// Sets `shop_base_info`.
+    /// Sets `shop_base_info`
     pub fn shop_base_info(mut self, shop_base_info: ShopBaseInfo) -> Self {
         self.shop_base_info = Some(shop_base_info);
         self

@@ -46,37 +46,37 @@ impl RecycleBuyerGetOrderListRequest {
             update_time_start: Default::default(),
         }
     }
-    /// Sets `clue_order_status`.
+    /// Sets `clue_order_status`
     pub fn clue_order_status(mut self, clue_order_status: impl Into<String>) -> Self {
         self.clue_order_status = Some(clue_order_status.into());
         self
     }
-    /// Sets `create_time_end`.
+    /// Sets `create_time_end`
     pub fn create_time_end(mut self, create_time_end: i64) -> Self {
         self.create_time_end = Some(create_time_end);
         self
     }
-    /// Sets `create_time_start`.
+    /// Sets `create_time_start`
     pub fn create_time_start(mut self, create_time_start: i64) -> Self {
         self.create_time_start = Some(create_time_start);
         self
     }
-    /// Sets `order_asc`.
+    /// Sets `order_asc`
     pub fn order_asc(mut self, order_asc: bool) -> Self {
         self.order_asc = Some(order_asc);
         self
     }
-    /// Sets `order_by`.
+    /// Sets `order_by`
     pub fn order_by(mut self, order_by: impl Into<String>) -> Self {
         self.order_by = Some(order_by.into());
         self
     }
-    /// Sets `update_time_end`.
+    /// Sets `update_time_end`
     pub fn update_time_end(mut self, update_time_end: i64) -> Self {
         self.update_time_end = Some(update_time_end);
         self
     }
-    /// Sets `update_time_start`.
+    /// Sets `update_time_start`
     pub fn update_time_start(mut self, update_time_start: i64) -> Self {
         self.update_time_start = Some(update_time_start);
         self

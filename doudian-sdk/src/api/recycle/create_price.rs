@@ -40,27 +40,27 @@ impl RecycleCreatePriceRequest {
             remark: Default::default(),
         }
     }
-    /// Sets `address_id`.
+    /// Sets `address_id`
     pub fn address_id(mut self, address_id: i64) -> Self {
         self.address_id = Some(address_id);
         self
     }
-    /// Sets `consignment_price`.
+    /// Sets `consignment_price`
     pub fn consignment_price(mut self, consignment_price: i64) -> Self {
         self.consignment_price = Some(consignment_price);
         self
     }
-    /// Sets `recycle_price`.
+    /// Sets `recycle_price`
     pub fn recycle_price(mut self, recycle_price: i64) -> Self {
         self.recycle_price = Some(recycle_price);
         self
     }
-    /// Sets `refuse_reason`.
+    /// Sets `refuse_reason`
     pub fn refuse_reason(mut self, refuse_reason: i32) -> Self {
         self.refuse_reason = Some(refuse_reason);
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self

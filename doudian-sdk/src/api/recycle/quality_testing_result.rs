@@ -34,17 +34,17 @@ impl RecycleQualityTestingResultRequest {
             recycle_price: Default::default(),
         }
     }
-    /// Sets `consignment_price`.
+    /// Sets `consignment_price`
     pub fn consignment_price(mut self, consignment_price: i64) -> Self {
         self.consignment_price = Some(consignment_price);
         self
     }
-    /// Sets `failed_reason`.
+    /// Sets `failed_reason`
     pub fn failed_reason(mut self, failed_reason: i64) -> Self {
         self.failed_reason = Some(failed_reason);
         self
     }
-    /// Sets `recycle_price`.
+    /// Sets `recycle_price`
     pub fn recycle_price(mut self, recycle_price: i64) -> Self {
         self.recycle_price = Some(recycle_price);
         self

@@ -28,17 +28,17 @@ impl RightsInfoRequest {
             service_id: Default::default(),
         }
     }
-    /// Sets `biz_type`.
+    /// Sets `biz_type`
     pub fn biz_type(mut self, biz_type: i32) -> Self {
         self.biz_type = Some(biz_type);
         self
     }
-    /// Sets `outer_biz_id`.
+    /// Sets `outer_biz_id`
     pub fn outer_biz_id(mut self, outer_biz_id: impl Into<String>) -> Self {
         self.outer_biz_id = Some(outer_biz_id.into());
         self
     }
-    /// Sets `service_id`.
+    /// Sets `service_id`
     pub fn service_id(mut self, service_id: i64) -> Self {
         self.service_id = Some(service_id);
         self

@@ -38,12 +38,12 @@ impl SecondEcomInsightCreateTaskRequest {
             video_understand_request: Default::default(),
         }
     }
-    /// Sets `pic_by_text_request`.
+    /// Sets `pic_by_text_request`
     pub fn pic_by_text_request(mut self, pic_by_text_request: PicByTextRequest) -> Self {
         self.pic_by_text_request = Some(pic_by_text_request);
         self
     }
-    /// Sets `video_by_pic_first_frame_request`.
+    /// Sets `video_by_pic_first_frame_request`
     pub fn video_by_pic_first_frame_request(
         mut self,
         video_by_pic_first_frame_request: VideoByPicFirstFrameRequest,
@@ -51,7 +51,7 @@ impl SecondEcomInsightCreateTaskRequest {
         self.video_by_pic_first_frame_request = Some(video_by_pic_first_frame_request);
         self
     }
-    /// Sets `video_by_pic_first_last_frame_request`.
+    /// Sets `video_by_pic_first_last_frame_request`
     pub fn video_by_pic_first_last_frame_request(
         mut self,
         video_by_pic_first_last_frame_request: VideoByPicFirstLastFrameRequest,
@@ -61,7 +61,7 @@ impl SecondEcomInsightCreateTaskRequest {
         );
         self
     }
-    /// Sets `video_by_pic_ref_and_video_request`.
+    /// Sets `video_by_pic_ref_and_video_request`
     pub fn video_by_pic_ref_and_video_request(
         mut self,
         video_by_pic_ref_and_video_request: VideoByPicRefAndVideoRequest,
@@ -71,7 +71,7 @@ impl SecondEcomInsightCreateTaskRequest {
         );
         self
     }
-    /// Sets `video_by_text_request`.
+    /// Sets `video_by_text_request`
     pub fn video_by_text_request(
         mut self,
         video_by_text_request: VideoByTextRequest,
@@ -79,7 +79,7 @@ impl SecondEcomInsightCreateTaskRequest {
         self.video_by_text_request = Some(video_by_text_request);
         self
     }
-    /// Sets `video_understand_request`.
+    /// Sets `video_understand_request`
     pub fn video_understand_request(
         mut self,
         video_understand_request: VideoUnderstandRequest,
@@ -123,17 +123,17 @@ impl Base {
             task_type: Default::default(),
         }
     }
-    /// Sets `model`.
+    /// Sets `model`
     pub fn model(mut self, model: impl Into<String>) -> Self {
         self.model = Some(model.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `task_type`.
+    /// Sets `task_type`
     pub fn task_type(mut self, task_type: impl Into<String>) -> Self {
         self.task_type = Some(task_type.into());
         self
@@ -156,12 +156,12 @@ impl FirstFrameAsset {
             type_: Default::default(),
         }
     }
-    /// Sets `file_element`.
+    /// Sets `file_element`
     pub fn file_element(mut self, file_element: impl Into<String>) -> Self {
         self.file_element = Some(file_element.into());
         self
     }
-    /// Sets `type`.
+    /// Sets `type`
     pub fn type_(mut self, type_: impl Into<String>) -> Self {
         self.type_ = Some(type_.into());
         self
@@ -184,12 +184,12 @@ impl Image {
             type_: Default::default(),
         }
     }
-    /// Sets `file_element`.
+    /// Sets `file_element`
     pub fn file_element(mut self, file_element: impl Into<String>) -> Self {
         self.file_element = Some(file_element.into());
         self
     }
-    /// Sets `type`.
+    /// Sets `type`
     pub fn type_(mut self, type_: impl Into<String>) -> Self {
         self.type_ = Some(type_.into());
         self
@@ -212,12 +212,12 @@ impl LastFrameAsset {
             type_: Default::default(),
         }
     }
-    /// Sets `file_element`.
+    /// Sets `file_element`
     pub fn file_element(mut self, file_element: impl Into<String>) -> Self {
         self.file_element = Some(file_element.into());
         self
     }
-    /// Sets `type`.
+    /// Sets `type`
     pub fn type_(mut self, type_: impl Into<String>) -> Self {
         self.type_ = Some(type_.into());
         self
@@ -252,22 +252,22 @@ impl PicByTextRequest {
             watermark: Default::default(),
         }
     }
-    /// Sets `base`.
+    /// Sets `base`
     pub fn base(mut self, base: Base) -> Self {
         self.base = Some(base);
         self
     }
-    /// Sets `image`.
+    /// Sets `image`
     pub fn image(mut self, image: Vec<Image>) -> Self {
         self.image = image;
         self
     }
-    /// Sets `prompt`.
+    /// Sets `prompt`
     pub fn prompt(mut self, prompt: impl Into<String>) -> Self {
         self.prompt = Some(prompt.into());
         self
     }
-    /// Sets `sequential_image_generation`.
+    /// Sets `sequential_image_generation`
     pub fn sequential_image_generation(
         mut self,
         sequential_image_generation: impl Into<String>,
@@ -275,12 +275,12 @@ impl PicByTextRequest {
         self.sequential_image_generation = Some(sequential_image_generation.into());
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: impl Into<String>) -> Self {
         self.size = Some(size.into());
         self
     }
-    /// Sets `watermark`.
+    /// Sets `watermark`
     pub fn watermark(mut self, watermark: bool) -> Self {
         self.watermark = Some(watermark);
         self
@@ -303,12 +303,12 @@ impl RefImageAsset {
             type_: Default::default(),
         }
     }
-    /// Sets `file_element`.
+    /// Sets `file_element`
     pub fn file_element(mut self, file_element: impl Into<String>) -> Self {
         self.file_element = Some(file_element.into());
         self
     }
-    /// Sets `type`.
+    /// Sets `type`
     pub fn type_(mut self, type_: impl Into<String>) -> Self {
         self.type_ = Some(type_.into());
         self
@@ -331,12 +331,12 @@ impl VideoAsset {
             type_: Default::default(),
         }
     }
-    /// Sets `file_element`.
+    /// Sets `file_element`
     pub fn file_element(mut self, file_element: impl Into<String>) -> Self {
         self.file_element = Some(file_element.into());
         self
     }
-    /// Sets `type`.
+    /// Sets `type`
     pub fn type_(mut self, type_: impl Into<String>) -> Self {
         self.type_ = Some(type_.into());
         self
@@ -365,22 +365,22 @@ impl VideoByPicFirstFrameRequest {
             text: Default::default(),
         }
     }
-    /// Sets `base`.
+    /// Sets `base`
     pub fn base(mut self, base: Base) -> Self {
         self.base = Some(base);
         self
     }
-    /// Sets `first_frame_asset`.
+    /// Sets `first_frame_asset`
     pub fn first_frame_asset(mut self, first_frame_asset: FirstFrameAsset) -> Self {
         self.first_frame_asset = Some(first_frame_asset);
         self
     }
-    /// Sets `fps`.
+    /// Sets `fps`
     pub fn fps(mut self, fps: impl Into<String>) -> Self {
         self.fps = Some(fps.into());
         self
     }
-    /// Sets `text`.
+    /// Sets `text`
     pub fn text(mut self, text: impl Into<String>) -> Self {
         self.text = Some(text.into());
         self
@@ -412,27 +412,27 @@ impl VideoByPicFirstLastFrameRequest {
             text: Default::default(),
         }
     }
-    /// Sets `base`.
+    /// Sets `base`
     pub fn base(mut self, base: Base) -> Self {
         self.base = Some(base);
         self
     }
-    /// Sets `first_frame_asset`.
+    /// Sets `first_frame_asset`
     pub fn first_frame_asset(mut self, first_frame_asset: FirstFrameAsset) -> Self {
         self.first_frame_asset = Some(first_frame_asset);
         self
     }
-    /// Sets `fps`.
+    /// Sets `fps`
     pub fn fps(mut self, fps: impl Into<String>) -> Self {
         self.fps = Some(fps.into());
         self
     }
-    /// Sets `last_frame_asset`.
+    /// Sets `last_frame_asset`
     pub fn last_frame_asset(mut self, last_frame_asset: LastFrameAsset) -> Self {
         self.last_frame_asset = Some(last_frame_asset);
         self
     }
-    /// Sets `text`.
+    /// Sets `text`
     pub fn text(mut self, text: impl Into<String>) -> Self {
         self.text = Some(text.into());
         self
@@ -473,42 +473,42 @@ impl VideoByPicRefAndVideoRequest {
             video_resolution: Default::default(),
         }
     }
-    /// Sets `base`.
+    /// Sets `base`
     pub fn base(mut self, base: Base) -> Self {
         self.base = Some(base);
         self
     }
-    /// Sets `imitation_setting`.
+    /// Sets `imitation_setting`
     pub fn imitation_setting(mut self, imitation_setting: impl Into<String>) -> Self {
         self.imitation_setting = Some(imitation_setting.into());
         self
     }
-    /// Sets `ref_image_assets`.
+    /// Sets `ref_image_assets`
     pub fn ref_image_assets(mut self, ref_image_assets: Vec<RefImageAsset>) -> Self {
         self.ref_image_assets = ref_image_assets;
         self
     }
-    /// Sets `text`.
+    /// Sets `text`
     pub fn text(mut self, text: impl Into<String>) -> Self {
         self.text = Some(text.into());
         self
     }
-    /// Sets `time_budget`.
+    /// Sets `time_budget`
     pub fn time_budget(mut self, time_budget: impl Into<String>) -> Self {
         self.time_budget = Some(time_budget.into());
         self
     }
-    /// Sets `video_asset`.
+    /// Sets `video_asset`
     pub fn video_asset(mut self, video_asset: VideoAsset) -> Self {
         self.video_asset = Some(video_asset);
         self
     }
-    /// Sets `video_ratio`.
+    /// Sets `video_ratio`
     pub fn video_ratio(mut self, video_ratio: impl Into<String>) -> Self {
         self.video_ratio = Some(video_ratio.into());
         self
     }
-    /// Sets `video_resolution`.
+    /// Sets `video_resolution`
     pub fn video_resolution(mut self, video_resolution: impl Into<String>) -> Self {
         self.video_resolution = Some(video_resolution.into());
         self
@@ -531,12 +531,12 @@ impl VideoByTextRequest {
             text: Default::default(),
         }
     }
-    /// Sets `base`.
+    /// Sets `base`
     pub fn base(mut self, base: Base) -> Self {
         self.base = Some(base);
         self
     }
-    /// Sets `text`.
+    /// Sets `text`
     pub fn text(mut self, text: impl Into<String>) -> Self {
         self.text = Some(text.into());
         self
@@ -565,22 +565,22 @@ impl VideoUnderstandRequest {
             video_asset: Default::default(),
         }
     }
-    /// Sets `base`.
+    /// Sets `base`
     pub fn base(mut self, base: Base) -> Self {
         self.base = Some(base);
         self
     }
-    /// Sets `fps`.
+    /// Sets `fps`
     pub fn fps(mut self, fps: impl Into<String>) -> Self {
         self.fps = Some(fps.into());
         self
     }
-    /// Sets `text`.
+    /// Sets `text`
     pub fn text(mut self, text: impl Into<String>) -> Self {
         self.text = Some(text.into());
         self
     }
-    /// Sets `video_asset`.
+    /// Sets `video_asset`
     pub fn video_asset(mut self, video_asset: VideoAsset) -> Self {
         self.video_asset = Some(video_asset);
         self

@@ -25,12 +25,12 @@ impl SecondEcomInsightGetTaskResultRequest {
             task_type: Default::default(),
         }
     }
-    /// Sets `id`.
+    /// Sets `id`
     pub fn id(mut self, id: i64) -> Self {
         self.id = Some(id);
         self
     }
-    /// Sets `task_type`.
+    /// Sets `task_type`
     pub fn task_type(mut self, task_type: impl Into<String>) -> Self {
         self.task_type = Some(task_type.into());
         self

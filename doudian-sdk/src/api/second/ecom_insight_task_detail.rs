@@ -21,7 +21,7 @@ impl SecondEcomInsightTaskDetailRequest {
     pub fn new() -> Self {
         Self { id: Default::default() }
     }
-    /// Sets `id`.
+    /// Sets `id`
     pub fn id(mut self, id: i64) -> Self {
         self.id = Some(id);
         self

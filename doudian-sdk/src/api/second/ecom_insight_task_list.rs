@@ -34,27 +34,27 @@ impl SecondEcomInsightTaskListRequest {
             type_: Default::default(),
         }
     }
-    /// Sets `kw`.
+    /// Sets `kw`
     pub fn kw(mut self, kw: impl Into<String>) -> Self {
         self.kw = Some(kw.into());
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i32) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i32) -> Self {
         self.page_size = Some(page_size);
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i32) -> Self {
         self.status = Some(status);
         self
     }
-    /// Sets `type`.
+    /// Sets `type`
     pub fn type_(mut self, type_: impl Into<String>) -> Self {
         self.type_ = Some(type_.into());
         self

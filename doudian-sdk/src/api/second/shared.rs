@@ -46,12 +46,12 @@ impl Filter {
             option: Default::default(),
         }
     }
-    /// Sets `field`.
+    /// Sets `field`
     pub fn field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
         self
     }
-    /// Sets `option`.
+    /// Sets `option`
     pub fn option(mut self, option: impl Into<String>) -> Self {
         self.option = Some(option.into());
         self
@@ -74,12 +74,12 @@ impl Like {
             like_value: Default::default(),
         }
     }
-    /// Sets `field`.
+    /// Sets `field`
     pub fn field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
         self
     }
-    /// Sets `like_value`.
+    /// Sets `like_value`
     pub fn like_value(mut self, like_value: impl Into<String>) -> Self {
         self.like_value = Some(like_value.into());
         self
@@ -102,12 +102,12 @@ impl Sort {
             order: Default::default(),
         }
     }
-    /// Sets `field`.
+    /// Sets `field`
     pub fn field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
         self
     }
-    /// Sets `order`.
+    /// Sets `order`
     pub fn order(mut self, order: impl Into<String>) -> Self {
         self.order = Some(order.into());
         self

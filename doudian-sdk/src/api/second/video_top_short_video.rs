@@ -35,27 +35,27 @@ impl SecondVideoTopShortVideoRequest {
             sort: Default::default(),
         }
     }
-    /// Sets `filters`.
+    /// Sets `filters`
     pub fn filters(mut self, filters: Vec<Filter>) -> Self {
         self.filters = filters;
         self
     }
-    /// Sets `likes`.
+    /// Sets `likes`
     pub fn likes(mut self, likes: Vec<Like>) -> Self {
         self.likes = likes;
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i32) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i32) -> Self {
         self.page_size = Some(page_size);
         self
     }
-    /// Sets `sort`.
+    /// Sets `sort`
     pub fn sort(mut self, sort: Sort) -> Self {
         self.sort = Some(sort);
         self

@@ -144,22 +144,22 @@ impl Event {
             user_agent: Default::default(),
         }
     }
-    /// Sets `device_id`.
+    /// Sets `device_id`
     pub fn device_id(mut self, device_id: impl Into<String>) -> Self {
         self.device_id = Some(device_id.into());
         self
     }
-    /// Sets `device_type`.
+    /// Sets `device_type`
     pub fn device_type(mut self, device_type: impl Into<String>) -> Self {
         self.device_type = Some(device_type.into());
         self
     }
-    /// Sets `mac`.
+    /// Sets `mac`
     pub fn mac(mut self, mac: impl Into<String>) -> Self {
         self.mac = Some(mac.into());
         self
     }
-    /// Sets `purchase_product_info_list`.
+    /// Sets `purchase_product_info_list`
     pub fn purchase_product_info_list(
         mut self,
         purchase_product_info_list: Vec<PurchaseProductInfo>,
@@ -167,12 +167,12 @@ impl Event {
         self.purchase_product_info_list = purchase_product_info_list;
         self
     }
-    /// Sets `shop_ids`.
+    /// Sets `shop_ids`
     pub fn shop_ids(mut self, shop_ids: Vec<String>) -> Self {
         self.shop_ids = shop_ids;
         self
     }
-    /// Sets `user_agent`.
+    /// Sets `user_agent`
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = Some(user_agent.into());
         self
@@ -219,7 +219,7 @@ impl PurchaseProductInfo {
             purchase_product_url: Default::default(),
         }
     }
-    /// Sets `external_purchaser_id`.
+    /// Sets `external_purchaser_id`
     pub fn external_purchaser_id(
         mut self,
         external_purchaser_id: impl Into<String>,
@@ -227,17 +227,17 @@ impl PurchaseProductInfo {
         self.external_purchaser_id = Some(external_purchaser_id.into());
         self
     }
-    /// Sets `product_name`.
+    /// Sets `product_name`
     pub fn product_name(mut self, product_name: impl Into<String>) -> Self {
         self.product_name = Some(product_name.into());
         self
     }
-    /// Sets `purchase_platform_type`.
+    /// Sets `purchase_platform_type`
     pub fn purchase_platform_type(mut self, purchase_platform_type: i32) -> Self {
         self.purchase_platform_type = Some(purchase_platform_type);
         self
     }
-    /// Sets `purchase_product_url`.
+    /// Sets `purchase_product_url`
     pub fn purchase_product_url(
         mut self,
         purchase_product_url: impl Into<String>,

@@ -25,7 +25,7 @@ impl SendHomeAfterSaleGetRejectReasonCodeListRequest {
             store_id: Default::default(),
         }
     }
-    /// Sets `after_sale_id`.
+    /// Sets `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
     pub fn after_sale_id(
         mut self,
         after_sale_id: impl Into<crate::ids::AfterSaleId>,
@@ -33,7 +33,7 @@ impl SendHomeAfterSaleGetRejectReasonCodeListRequest {
         self.after_sale_id = Some(after_sale_id.into());
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self

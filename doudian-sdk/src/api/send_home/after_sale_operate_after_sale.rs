@@ -45,17 +45,17 @@ impl SendHomeAfterSaleOperateAfterSaleRequest {
             remark: Default::default(),
         }
     }
-    /// Sets `reason`.
+    /// Sets `reason`
     pub fn reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self
     }
-    /// Sets `reject_reason_code`.
+    /// Sets `reject_reason_code`
     pub fn reject_reason_code(mut self, reject_reason_code: i64) -> Self {
         self.reject_reason_code = Some(reject_reason_code);
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
@@ -89,17 +89,17 @@ impl Evidence {
             url: Default::default(),
         }
     }
-    /// Sets `desc`.
+    /// Sets `desc`
     pub fn desc(mut self, desc: impl Into<String>) -> Self {
         self.desc = Some(desc.into());
         self
     }
-    /// Sets `type`.
+    /// Sets `type`
     pub fn type_(mut self, type_: i64) -> Self {
         self.type_ = Some(type_);
         self
     }
-    /// Sets `url`.
+    /// Sets `url`
     pub fn url(mut self, url: impl Into<String>) -> Self {
         self.url = Some(url.into());
         self

@@ -92,17 +92,17 @@ impl SendHomeDeliverySyncSelfDeliveryLocationRequest {
             rider_phone_type: Default::default(),
         }
     }
-    /// Sets `rider_name`.
+    /// Sets `rider_name` (sensitive: redacted in `Debug`)
     pub fn rider_name(mut self, rider_name: impl Into<String>) -> Self {
         self.rider_name = Some(rider_name.into());
         self
     }
-    /// Sets `rider_phone`.
+    /// Sets `rider_phone` (sensitive: redacted in `Debug`)
     pub fn rider_phone(mut self, rider_phone: impl Into<String>) -> Self {
         self.rider_phone = Some(rider_phone.into());
         self
     }
-    /// Sets `rider_phone_type`.
+    /// Sets `rider_phone_type`
     pub fn rider_phone_type(mut self, rider_phone_type: i32) -> Self {
         self.rider_phone_type = Some(rider_phone_type);
         self

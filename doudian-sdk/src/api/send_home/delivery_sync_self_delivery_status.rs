@@ -106,52 +106,52 @@ impl SendHomeDeliverySyncSelfDeliveryStatusRequest {
             rider_phone_type: Default::default(),
         }
     }
-    /// Sets `cancel_code`.
+    /// Sets `cancel_code`
     pub fn cancel_code(mut self, cancel_code: i32) -> Self {
         self.cancel_code = Some(cancel_code);
         self
     }
-    /// Sets `cancel_reason`.
+    /// Sets `cancel_reason`
     pub fn cancel_reason(mut self, cancel_reason: impl Into<String>) -> Self {
         self.cancel_reason = Some(cancel_reason.into());
         self
     }
-    /// Sets `need_resend`.
+    /// Sets `need_resend`
     pub fn need_resend(mut self, need_resend: bool) -> Self {
         self.need_resend = Some(need_resend);
         self
     }
-    /// Sets `report_time`.
+    /// Sets `report_time`
     pub fn report_time(mut self, report_time: i64) -> Self {
         self.report_time = Some(report_time);
         self
     }
-    /// Sets `rider_coordinate_type`.
+    /// Sets `rider_coordinate_type`
     pub fn rider_coordinate_type(mut self, rider_coordinate_type: i32) -> Self {
         self.rider_coordinate_type = Some(rider_coordinate_type);
         self
     }
-    /// Sets `rider_latitude`.
+    /// Sets `rider_latitude`
     pub fn rider_latitude(mut self, rider_latitude: impl Into<String>) -> Self {
         self.rider_latitude = Some(rider_latitude.into());
         self
     }
-    /// Sets `rider_longitude`.
+    /// Sets `rider_longitude`
     pub fn rider_longitude(mut self, rider_longitude: impl Into<String>) -> Self {
         self.rider_longitude = Some(rider_longitude.into());
         self
     }
-    /// Sets `rider_name`.
+    /// Sets `rider_name` (sensitive: redacted in `Debug`)
     pub fn rider_name(mut self, rider_name: impl Into<String>) -> Self {
         self.rider_name = Some(rider_name.into());
         self
     }
-    /// Sets `rider_phone`.
+    /// Sets `rider_phone` (sensitive: redacted in `Debug`)
     pub fn rider_phone(mut self, rider_phone: impl Into<String>) -> Self {
         self.rider_phone = Some(rider_phone.into());
         self
     }
-    /// Sets `rider_phone_type`.
+    /// Sets `rider_phone_type`
     pub fn rider_phone_type(mut self, rider_phone_type: i32) -> Self {
         self.rider_phone_type = Some(rider_phone_type);
         self

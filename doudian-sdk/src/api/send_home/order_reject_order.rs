@@ -35,7 +35,7 @@ impl SendHomeOrderRejectOrderRequest {
             reject_msg: Default::default(),
         }
     }
-    /// Sets `reject_msg`.
+    /// Sets `reject_msg`
     pub fn reject_msg(mut self, reject_msg: impl Into<String>) -> Self {
         self.reject_msg = Some(reject_msg.into());
         self

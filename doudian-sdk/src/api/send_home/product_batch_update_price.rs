@@ -31,12 +31,12 @@ impl SendHomeProductBatchUpdatePriceRequest {
             store_id: Default::default(),
         }
     }
-    /// Sets `outer_store_id`.
+    /// Sets `outer_store_id`
     pub fn outer_store_id(mut self, outer_store_id: impl Into<String>) -> Self {
         self.outer_store_id = Some(outer_store_id.into());
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self
@@ -88,12 +88,12 @@ impl SkuPrice {
             sku_id: Default::default(),
         }
     }
-    /// Sets `outer_sku_id`.
+    /// Sets `outer_sku_id`
     pub fn outer_sku_id(mut self, outer_sku_id: impl Into<String>) -> Self {
         self.outer_sku_id = Some(outer_sku_id.into());
         self
     }
-    /// Sets `sku_id`.
+    /// Sets `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
         self.sku_id = Some(sku_id.into());
         self
@@ -119,12 +119,12 @@ impl UpdateItem {
             product_id: Default::default(),
         }
     }
-    /// Sets `outer_product_id`.
+    /// Sets `outer_product_id`
     pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
         self.outer_product_id = Some(outer_product_id.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self

@@ -41,17 +41,17 @@ impl SendHomeProductBatchUpdateStockRequest {
             store_id: Default::default(),
         }
     }
-    /// Sets `idempotent_id`.
+    /// Sets `idempotent_id`
     pub fn idempotent_id(mut self, idempotent_id: impl Into<String>) -> Self {
         self.idempotent_id = Some(idempotent_id.into());
         self
     }
-    /// Sets `outer_store_id`.
+    /// Sets `outer_store_id`
     pub fn outer_store_id(mut self, outer_store_id: impl Into<String>) -> Self {
         self.outer_store_id = Some(outer_store_id.into());
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self
@@ -85,12 +85,12 @@ impl SkuStock {
             sku_id: Default::default(),
         }
     }
-    /// Sets `outer_sku_id`.
+    /// Sets `outer_sku_id`
     pub fn outer_sku_id(mut self, outer_sku_id: impl Into<String>) -> Self {
         self.outer_sku_id = Some(outer_sku_id.into());
         self
     }
-    /// Sets `sku_id`.
+    /// Sets `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
         self.sku_id = Some(sku_id.into());
         self
@@ -116,12 +116,12 @@ impl UpdateItem {
             product_id: Default::default(),
         }
     }
-    /// Sets `outer_product_id`.
+    /// Sets `outer_product_id`
     pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
         self.outer_product_id = Some(outer_product_id.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self

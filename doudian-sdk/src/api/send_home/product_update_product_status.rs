@@ -37,22 +37,22 @@ impl SendHomeProductUpdateProductStatusRequest {
             store_id: Default::default(),
         }
     }
-    /// Sets `outer_product_id`.
+    /// Sets `outer_product_id`
     pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
         self.outer_product_id = Some(outer_product_id.into());
         self
     }
-    /// Sets `outer_store_id`.
+    /// Sets `outer_store_id`
     pub fn outer_store_id(mut self, outer_store_id: impl Into<String>) -> Self {
         self.outer_store_id = Some(outer_store_id.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self

@@ -43,12 +43,12 @@ impl SendHomeStoreGetStoreListRequest {
             store_name_fuzzy: Default::default(),
         }
     }
-    /// Sets `state`.
+    /// Sets `state`
     pub fn state(mut self, state: i64) -> Self {
         self.state = Some(state);
         self
     }
-    /// Sets `store_name_fuzzy`.
+    /// Sets `store_name_fuzzy`
     pub fn store_name_fuzzy(mut self, store_name_fuzzy: impl Into<String>) -> Self {
         self.store_name_fuzzy = Some(store_name_fuzzy.into());
         self

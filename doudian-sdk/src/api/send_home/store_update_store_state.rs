@@ -31,17 +31,17 @@ impl SendHomeStoreUpdateStoreStateRequest {
             store_id: Default::default(),
         }
     }
-    /// Sets `outer_store_id`.
+    /// Sets `outer_store_id`
     pub fn outer_store_id(mut self, outer_store_id: impl Into<String>) -> Self {
         self.outer_store_id = Some(outer_store_id.into());
         self
     }
-    /// Sets `reason`.
+    /// Sets `reason`
     pub fn reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self

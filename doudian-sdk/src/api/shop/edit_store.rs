@@ -70,52 +70,52 @@ impl ShopEditStoreRequest {
             store_code: Default::default(),
         }
     }
-    /// Sets `address`.
+    /// Sets `address`
     pub fn address(mut self, address: impl Into<String>) -> Self {
         self.address = Some(address.into());
         self
     }
-    /// Sets `city`.
+    /// Sets `city`
     pub fn city(mut self, city: impl Into<String>) -> Self {
         self.city = Some(city.into());
         self
     }
-    /// Sets `contact`.
+    /// Sets `contact` (sensitive: redacted in `Debug`)
     pub fn contact(mut self, contact: impl Into<String>) -> Self {
         self.contact = Some(contact.into());
         self
     }
-    /// Sets `district`.
+    /// Sets `district`
     pub fn district(mut self, district: impl Into<String>) -> Self {
         self.district = Some(district.into());
         self
     }
-    /// Sets `latitude`.
+    /// Sets `latitude`
     pub fn latitude(mut self, latitude: impl Into<String>) -> Self {
         self.latitude = Some(latitude.into());
         self
     }
-    /// Sets `longitude`.
+    /// Sets `longitude`
     pub fn longitude(mut self, longitude: impl Into<String>) -> Self {
         self.longitude = Some(longitude.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `open_time`.
+    /// Sets `open_time`
     pub fn open_time(mut self, open_time: OpenTime) -> Self {
         self.open_time = Some(open_time);
         self
     }
-    /// Sets `province`.
+    /// Sets `province`
     pub fn province(mut self, province: impl Into<String>) -> Self {
         self.province = Some(province.into());
         self
     }
-    /// Sets `store_code`.
+    /// Sets `store_code`
     pub fn store_code(mut self, store_code: impl Into<String>) -> Self {
         self.store_code = Some(store_code.into());
         self

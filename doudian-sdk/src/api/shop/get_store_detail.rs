@@ -32,17 +32,17 @@ impl ShopGetStoreDetailRequest {
             is_need_rel_shop_user: Default::default(),
         }
     }
-    /// Sets `is_need_charge_info`.
+    /// Sets `is_need_charge_info`
     pub fn is_need_charge_info(mut self, is_need_charge_info: bool) -> Self {
         self.is_need_charge_info = Some(is_need_charge_info);
         self
     }
-    /// Sets `is_need_poi_audit_info`.
+    /// Sets `is_need_poi_audit_info`
     pub fn is_need_poi_audit_info(mut self, is_need_poi_audit_info: bool) -> Self {
         self.is_need_poi_audit_info = Some(is_need_poi_audit_info);
         self
     }
-    /// Sets `is_need_rel_shop_user`.
+    /// Sets `is_need_rel_shop_user`
     pub fn is_need_rel_shop_user(mut self, is_need_rel_shop_user: bool) -> Self {
         self.is_need_rel_shop_user = Some(is_need_rel_shop_user);
         self

@@ -75,82 +75,82 @@ impl ShopGetStoreListRequest {
             store_name_list: Default::default(),
         }
     }
-    /// Sets `city`.
+    /// Sets `city`
     pub fn city(mut self, city: impl Into<String>) -> Self {
         self.city = Some(city.into());
         self
     }
-    /// Sets `district`.
+    /// Sets `district`
     pub fn district(mut self, district: impl Into<String>) -> Self {
         self.district = Some(district.into());
         self
     }
-    /// Sets `is_need_poi_audit_info`.
+    /// Sets `is_need_poi_audit_info`
     pub fn is_need_poi_audit_info(mut self, is_need_poi_audit_info: bool) -> Self {
         self.is_need_poi_audit_info = Some(is_need_poi_audit_info);
         self
     }
-    /// Sets `is_need_rel_shop_user`.
+    /// Sets `is_need_rel_shop_user`
     pub fn is_need_rel_shop_user(mut self, is_need_rel_shop_user: bool) -> Self {
         self.is_need_rel_shop_user = Some(is_need_rel_shop_user);
         self
     }
-    /// Sets `name_fuzzy`.
+    /// Sets `name_fuzzy`
     pub fn name_fuzzy(mut self, name_fuzzy: impl Into<String>) -> Self {
         self.name_fuzzy = Some(name_fuzzy.into());
         self
     }
-    /// Sets `open_account_state`.
+    /// Sets `open_account_state`
     pub fn open_account_state(mut self, open_account_state: i64) -> Self {
         self.open_account_state = Some(open_account_state);
         self
     }
-    /// Sets `poi_audit_state`.
+    /// Sets `poi_audit_state`
     pub fn poi_audit_state(mut self, poi_audit_state: Vec<i64>) -> Self {
         self.poi_audit_state = poi_audit_state;
         self
     }
-    /// Sets `poi_id_list`.
+    /// Sets `poi_id_list`
     pub fn poi_id_list(mut self, poi_id_list: Vec<i64>) -> Self {
         self.poi_id_list = poi_id_list;
         self
     }
-    /// Sets `province`.
+    /// Sets `province`
     pub fn province(mut self, province: impl Into<String>) -> Self {
         self.province = Some(province.into());
         self
     }
-    /// Sets `qual_state`.
+    /// Sets `qual_state`
     pub fn qual_state(mut self, qual_state: i64) -> Self {
         self.qual_state = Some(qual_state);
         self
     }
-    /// Sets `remit_state`.
+    /// Sets `remit_state`
     pub fn remit_state(mut self, remit_state: i64) -> Self {
         self.remit_state = Some(remit_state);
         self
     }
-    /// Sets `state`.
+    /// Sets `state`
     pub fn state(mut self, state: i64) -> Self {
         self.state = Some(state);
         self
     }
-    /// Sets `store_code_fuzzy`.
+    /// Sets `store_code_fuzzy`
     pub fn store_code_fuzzy(mut self, store_code_fuzzy: impl Into<String>) -> Self {
         self.store_code_fuzzy = Some(store_code_fuzzy.into());
         self
     }
-    /// Sets `store_code_list`.
+    /// Sets `store_code_list`
     pub fn store_code_list(mut self, store_code_list: Vec<String>) -> Self {
         self.store_code_list = store_code_list;
         self
     }
-    /// Sets `store_id_list`.
+    /// Sets `store_id_list`
     pub fn store_id_list(mut self, store_id_list: Vec<i64>) -> Self {
         self.store_id_list = store_id_list;
         self
     }
-    /// Sets `store_name_list`.
+    /// Sets `store_name_list`
     pub fn store_name_list(mut self, store_name_list: Vec<String>) -> Self {
         self.store_name_list = store_name_list;
         self

@@ -37,27 +37,27 @@ impl ShopMarketCategoryOperateRequest {
             sequence: Default::default(),
         }
     }
-    /// Sets `category_id`.
+    /// Sets `category_id`
     pub fn category_id(mut self, category_id: i64) -> Self {
         self.category_id = Some(category_id);
         self
     }
-    /// Sets `category_name`.
+    /// Sets `category_name`
     pub fn category_name(mut self, category_name: impl Into<String>) -> Self {
         self.category_name = Some(category_name.into());
         self
     }
-    /// Sets `parent_category_id`.
+    /// Sets `parent_category_id`
     pub fn parent_category_id(mut self, parent_category_id: i64) -> Self {
         self.parent_category_id = Some(parent_category_id);
         self
     }
-    /// Sets `rank`.
+    /// Sets `rank`
     pub fn rank(mut self, rank: i64) -> Self {
         self.rank = Some(rank);
         self
     }
-    /// Sets `sequence`.
+    /// Sets `sequence`
     pub fn sequence(mut self, sequence: i64) -> Self {
         self.sequence = Some(sequence);
         self

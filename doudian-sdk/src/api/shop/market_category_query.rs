@@ -25,12 +25,12 @@ impl ShopMarketCategoryQueryRequest {
             parent_category_id: Default::default(),
         }
     }
-    /// Sets `category_id`.
+    /// Sets `category_id`
     pub fn category_id(mut self, category_id: i64) -> Self {
         self.category_id = Some(category_id);
         self
     }
-    /// Sets `parent_category_id`.
+    /// Sets `parent_category_id`
     pub fn parent_category_id(mut self, parent_category_id: i64) -> Self {
         self.parent_category_id = Some(parent_category_id);
         self

@@ -58,7 +58,7 @@ impl ShopSetFinalPaymentRequest {
             source: Default::default(),
         }
     }
-    /// Sets `source`.
+    /// Sets `source`
     pub fn source(mut self, source: i64) -> Self {
         self.source = Some(source);
         self

@@ -25,7 +25,7 @@ impl ShopUnsuspendStoreRequest {
             reason: Default::default(),
         }
     }
-    /// Sets `reason`.
+    /// Sets `reason`
     pub fn reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self

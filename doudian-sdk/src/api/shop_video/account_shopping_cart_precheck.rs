@@ -22,7 +22,7 @@ impl ShopVideoAccountShoppingCartPrecheckRequest {
             user_id: Default::default(),
         }
     }
-    /// Sets `user_id`.
+    /// Sets `user_id`
     pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
         self.user_id = Some(user_id.into());
         self

@@ -28,12 +28,12 @@ impl ShopVideoCreateShoppingCartAnchorRequest {
             user_id: Default::default(),
         }
     }
-    /// Sets `title`.
+    /// Sets `title`
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.title = Some(title.into());
         self
     }
-    /// Sets `user_id`.
+    /// Sets `user_id`
     pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
         self.user_id = Some(user_id.into());
         self

@@ -25,7 +25,7 @@ impl ShopVideoDeleteShopVideoRequest {
             user_id: Default::default(),
         }
     }
-    /// Sets `user_id`.
+    /// Sets `user_id`
     pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
         self.user_id = Some(user_id.into());
         self

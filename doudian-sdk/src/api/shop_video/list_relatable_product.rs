@@ -41,27 +41,27 @@ impl ShopVideoListRelatableProductRequest {
             sell_num_start: Default::default(),
         }
     }
-    /// Sets `category_id_list`.
+    /// Sets `category_id_list`
     pub fn category_id_list(mut self, category_id_list: Vec<i64>) -> Self {
         self.category_id_list = category_id_list;
         self
     }
-    /// Sets `product_id_list`.
+    /// Sets `product_id_list`
     pub fn product_id_list(mut self, product_id_list: Vec<i64>) -> Self {
         self.product_id_list = product_id_list;
         self
     }
-    /// Sets `product_name`.
+    /// Sets `product_name`
     pub fn product_name(mut self, product_name: impl Into<String>) -> Self {
         self.product_name = Some(product_name.into());
         self
     }
-    /// Sets `sell_num_end`.
+    /// Sets `sell_num_end`
     pub fn sell_num_end(mut self, sell_num_end: i64) -> Self {
         self.sell_num_end = Some(sell_num_end);
         self
     }
-    /// Sets `sell_num_start`.
+    /// Sets `sell_num_start`
     pub fn sell_num_start(mut self, sell_num_start: i64) -> Self {
         self.sell_num_start = Some(sell_num_start);
         self

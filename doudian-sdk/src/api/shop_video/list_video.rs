@@ -44,32 +44,32 @@ impl ShopVideoListVideoRequest {
             order_by_type: Default::default(),
         }
     }
-    /// Sets `bind_product_id`.
+    /// Sets `bind_product_id`
     pub fn bind_product_id(mut self, bind_product_id: i64) -> Self {
         self.bind_product_id = Some(bind_product_id);
         self
     }
-    /// Sets `bind_type_list`.
+    /// Sets `bind_type_list`
     pub fn bind_type_list(mut self, bind_type_list: Vec<i32>) -> Self {
         self.bind_type_list = bind_type_list;
         self
     }
-    /// Sets `create_time_start`.
+    /// Sets `create_time_start`
     pub fn create_time_start(mut self, create_time_start: i64) -> Self {
         self.create_time_start = Some(create_time_start);
         self
     }
-    /// Sets `item_id`.
+    /// Sets `item_id`
     pub fn item_id(mut self, item_id: i64) -> Self {
         self.item_id = Some(item_id);
         self
     }
-    /// Sets `order_by_field`.
+    /// Sets `order_by_field`
     pub fn order_by_field(mut self, order_by_field: i32) -> Self {
         self.order_by_field = Some(order_by_field);
         self
     }
-    /// Sets `order_by_type`.
+    /// Sets `order_by_type`
     pub fn order_by_type(mut self, order_by_type: i32) -> Self {
         self.order_by_type = Some(order_by_type);
         self

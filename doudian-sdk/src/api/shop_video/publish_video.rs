@@ -25,12 +25,12 @@ impl ShopVideoPublishVideoRequest {
             basic_info: Default::default(),
         }
     }
-    /// Sets `anchor_list`.
+    /// Sets `anchor_list`
     pub fn anchor_list(mut self, anchor_list: Vec<Anchor>) -> Self {
         self.anchor_list = anchor_list;
         self
     }
-    /// Sets `basic_info`.
+    /// Sets `basic_info`
     pub fn basic_info(mut self, basic_info: BasicInfo) -> Self {
         self.basic_info = Some(basic_info);
         self
@@ -64,12 +64,12 @@ impl Activity {
             activity_name: Default::default(),
         }
     }
-    /// Sets `activity_id`.
+    /// Sets `activity_id`
     pub fn activity_id(mut self, activity_id: impl Into<String>) -> Self {
         self.activity_id = Some(activity_id.into());
         self
     }
-    /// Sets `activity_name`.
+    /// Sets `activity_name`
     pub fn activity_name(mut self, activity_name: impl Into<String>) -> Self {
         self.activity_name = Some(activity_name.into());
         self
@@ -92,7 +92,7 @@ impl Anchor {
             type_: Default::default(),
         }
     }
-    /// Sets `product_ids`.
+    /// Sets `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
     pub fn product_ids(
         mut self,
         product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
@@ -100,7 +100,7 @@ impl Anchor {
         self.product_ids = product_ids.into_iter().map(Into::into).collect();
         self
     }
-    /// Sets `type`.
+    /// Sets `type`
     pub fn type_(mut self, type_: i32) -> Self {
         self.type_ = Some(type_);
         self
@@ -135,27 +135,27 @@ impl BasicInfo {
             title: Default::default(),
         }
     }
-    /// Sets `activity_list`.
+    /// Sets `activity_list`
     pub fn activity_list(mut self, activity_list: Vec<Activity>) -> Self {
         self.activity_list = activity_list;
         self
     }
-    /// Sets `cover_image_uri`.
+    /// Sets `cover_image_uri`
     pub fn cover_image_uri(mut self, cover_image_uri: impl Into<String>) -> Self {
         self.cover_image_uri = Some(cover_image_uri.into());
         self
     }
-    /// Sets `desc`.
+    /// Sets `desc`
     pub fn desc(mut self, desc: impl Into<String>) -> Self {
         self.desc = Some(desc.into());
         self
     }
-    /// Sets `hotspot`.
+    /// Sets `hotspot`
     pub fn hotspot(mut self, hotspot: impl Into<String>) -> Self {
         self.hotspot = Some(hotspot.into());
         self
     }
-    /// Sets `title`.
+    /// Sets `title`
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.title = Some(title.into());
         self

@@ -34,27 +34,27 @@ impl ShopVideoPublishVideoNewRequest {
             video_info: Default::default(),
         }
     }
-    /// Sets `anchor_info`.
+    /// Sets `anchor_info`
     pub fn anchor_info(mut self, anchor_info: AnchorInfo) -> Self {
         self.anchor_info = Some(anchor_info);
         self
     }
-    /// Sets `app_info`.
+    /// Sets `app_info`
     pub fn app_info(mut self, app_info: AppInfo) -> Self {
         self.app_info = Some(app_info);
         self
     }
-    /// Sets `publish_info`.
+    /// Sets `publish_info`
     pub fn publish_info(mut self, publish_info: PublishInfo) -> Self {
         self.publish_info = Some(publish_info);
         self
     }
-    /// Sets `related_info`.
+    /// Sets `related_info`
     pub fn related_info(mut self, related_info: RelatedInfo) -> Self {
         self.related_info = Some(related_info);
         self
     }
-    /// Sets `video_info`.
+    /// Sets `video_info`
     pub fn video_info(mut self, video_info: VideoInfo) -> Self {
         self.video_info = Some(video_info);
         self
@@ -97,22 +97,22 @@ impl Anchor {
             type_: Default::default(),
         }
     }
-    /// Sets `anchor_draft_id`.
+    /// Sets `anchor_draft_id`
     pub fn anchor_draft_id(mut self, anchor_draft_id: impl Into<String>) -> Self {
         self.anchor_draft_id = Some(anchor_draft_id.into());
         self
     }
-    /// Sets `content`.
+    /// Sets `content`
     pub fn content(mut self, content: impl Into<String>) -> Self {
         self.content = Some(content.into());
         self
     }
-    /// Sets `keyword`.
+    /// Sets `keyword`
     pub fn keyword(mut self, keyword: impl Into<String>) -> Self {
         self.keyword = Some(keyword.into());
         self
     }
-    /// Sets `product_ids`.
+    /// Sets `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a string
     pub fn product_ids(
         mut self,
         product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
@@ -120,7 +120,7 @@ impl Anchor {
         self.product_ids = product_ids.into_iter().map(Into::into).collect();
         self
     }
-    /// Sets `type`.
+    /// Sets `type`
     pub fn type_(mut self, type_: i32) -> Self {
         self.type_ = Some(type_);
         self
@@ -140,7 +140,7 @@ impl AnchorInfo {
             anchors: Default::default(),
         }
     }
-    /// Sets `anchors`.
+    /// Sets `anchors`
     pub fn anchors(mut self, anchors: Vec<Anchor>) -> Self {
         self.anchors = anchors;
         self
@@ -179,12 +179,12 @@ impl PublishInfo {
             user_id: Default::default(),
         }
     }
-    /// Sets `schedule_publish_time`.
+    /// Sets `schedule_publish_time`
     pub fn schedule_publish_time(mut self, schedule_publish_time: i64) -> Self {
         self.schedule_publish_time = Some(schedule_publish_time);
         self
     }
-    /// Sets `user_id`.
+    /// Sets `user_id`
     pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
         self.user_id = Some(user_id.into());
         self
@@ -207,12 +207,12 @@ impl RelatedInfo {
             topics: Default::default(),
         }
     }
-    /// Sets `hot_sentence`.
+    /// Sets `hot_sentence`
     pub fn hot_sentence(mut self, hot_sentence: impl Into<String>) -> Self {
         self.hot_sentence = Some(hot_sentence.into());
         self
     }
-    /// Sets `topics`.
+    /// Sets `topics`
     pub fn topics(mut self, topics: Vec<Topic>) -> Self {
         self.topics = topics;
         self
@@ -235,12 +235,12 @@ impl Topic {
             topic_name: Default::default(),
         }
     }
-    /// Sets `topic_id`.
+    /// Sets `topic_id`
     pub fn topic_id(mut self, topic_id: impl Into<String>) -> Self {
         self.topic_id = Some(topic_id.into());
         self
     }
-    /// Sets `topic_name`.
+    /// Sets `topic_name`
     pub fn topic_name(mut self, topic_name: impl Into<String>) -> Self {
         self.topic_name = Some(topic_name.into());
         self
@@ -273,7 +273,7 @@ impl VideoInfo {
             cover_image_uri: Default::default(),
         }
     }
-    /// Sets `cover_image_uri`.
+    /// Sets `cover_image_uri`
     pub fn cover_image_uri(mut self, cover_image_uri: impl Into<String>) -> Self {
         self.cover_image_uri = Some(cover_image_uri.into());
         self

@@ -40,37 +40,37 @@ impl ShopVideoSearchItemRequest {
             user_id: Default::default(),
         }
     }
-    /// Sets `bind_scene`.
+    /// Sets `bind_scene`
     pub fn bind_scene(mut self, bind_scene: i32) -> Self {
         self.bind_scene = Some(bind_scene);
         self
     }
-    /// Sets `item_id`.
+    /// Sets `item_id`
     pub fn item_id(mut self, item_id: impl Into<String>) -> Self {
         self.item_id = Some(item_id.into());
         self
     }
-    /// Sets `optional_param`.
+    /// Sets `optional_param`
     pub fn optional_param(mut self, optional_param: OptionalParam) -> Self {
         self.optional_param = Some(optional_param);
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i32) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i32) -> Self {
         self.page_size = Some(page_size);
         self
     }
-    /// Sets `product`.
+    /// Sets `product`
     pub fn product(mut self, product: Product) -> Self {
         self.product = Some(product);
         self
     }
-    /// Sets `user_id`.
+    /// Sets `user_id`
     pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
         self.user_id = Some(user_id.into());
         self
@@ -192,12 +192,12 @@ impl OptionalParam {
             need_stats: Default::default(),
         }
     }
-    /// Sets `need_high_quality_tag`.
+    /// Sets `need_high_quality_tag`
     pub fn need_high_quality_tag(mut self, need_high_quality_tag: bool) -> Self {
         self.need_high_quality_tag = Some(need_high_quality_tag);
         self
     }
-    /// Sets `need_stats`.
+    /// Sets `need_stats`
     pub fn need_stats(mut self, need_stats: bool) -> Self {
         self.need_stats = Some(need_stats);
         self
@@ -217,7 +217,7 @@ impl Product {
             product_id: Default::default(),
         }
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self

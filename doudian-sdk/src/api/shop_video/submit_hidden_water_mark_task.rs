@@ -25,12 +25,12 @@ impl ShopVideoSubmitHiddenWaterMarkTaskRequest {
             url: Default::default(),
         }
     }
-    /// Sets `mediaId`.
+    /// Sets `mediaId`
     pub fn media_id(mut self, media_id: impl Into<String>) -> Self {
         self.media_id = Some(media_id.into());
         self
     }
-    /// Sets `url`.
+    /// Sets `url`
     pub fn url(mut self, url: impl Into<String>) -> Self {
         self.url = Some(url.into());
         self

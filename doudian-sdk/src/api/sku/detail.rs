@@ -31,12 +31,16 @@ impl SkuDetailRequest {
             sku_id: Default::default(),
         }
     }
-    /// Sets `code`.
+    /// Sets The merchant's SKU code, instead of `sku_id`.
+    ///
+    /// `code`
     pub fn code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
         self
     }
-    /// Sets `sku_id`.
+    /// Sets The SKU to read.
+    ///
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
         self.sku_id = Some(sku_id.into());
         self

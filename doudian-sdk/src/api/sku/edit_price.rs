@@ -49,32 +49,38 @@ impl SkuEditPriceRequest {
             store_id: Default::default(),
         }
     }
-    /// Sets `code`.
+    /// Sets The merchant's SKU code, instead of `sku_id`.
+    ///
+    /// `code`
     pub fn code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
         self
     }
-    /// Sets `out_product_id`.
+    /// Sets `out_product_id`
     pub fn out_product_id(mut self, out_product_id: i64) -> Self {
         self.out_product_id = Some(out_product_id);
         self
     }
-    /// Sets `out_sku_id`.
+    /// Sets `out_sku_id`
     pub fn out_sku_id(mut self, out_sku_id: i64) -> Self {
         self.out_sku_id = Some(out_sku_id);
         self
     }
-    /// Sets `product_id`.
+    /// Sets The product the SKU belongs to.
+    ///
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `sku_id`.
+    /// Sets The SKU to reprice.
+    ///
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
         self.sku_id = Some(sku_id.into());
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self

@@ -31,12 +31,16 @@ impl SkuListRequest {
             product_id: Default::default(),
         }
     }
-    /// Sets `out_product_id`.
+    /// Sets The merchant's own numeric product id, instead of `product_id`.
+    ///
+    /// `out_product_id`
     pub fn out_product_id(mut self, out_product_id: i64) -> Self {
         self.out_product_id = Some(out_product_id);
         self
     }
-    /// Sets `product_id`.
+    /// Sets The product whose SKUs to list.
+    ///
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self

@@ -70,57 +70,69 @@ impl SkuSyncStockRequest {
             supplier_id: Default::default(),
         }
     }
-    /// Sets `code`.
+    /// Sets The merchant's SKU code, instead of `sku_id`.
+    ///
+    /// `code`
     pub fn code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
         self
     }
-    /// Sets `idempotent_id`.
+    /// Sets A unique id per change, required with `incremental`: the platform refuses a second request carrying the same id.
+    ///
+    /// `idempotent_id`
     pub fn idempotent_id(mut self, idempotent_id: impl Into<String>) -> Self {
         self.idempotent_id = Some(idempotent_id.into());
         self
     }
-    /// Sets `incremental`.
+    /// Sets `true` adds `stock_num` to the stock; `false` (the default) replaces it.
+    ///
+    /// `incremental`
     pub fn incremental(mut self, incremental: bool) -> Self {
         self.incremental = Some(incremental);
         self
     }
-    /// Sets `out_product_id`.
+    /// Sets `out_product_id`
     pub fn out_product_id(mut self, out_product_id: i64) -> Self {
         self.out_product_id = Some(out_product_id);
         self
     }
-    /// Sets `out_sku_id`.
+    /// Sets `out_sku_id`
     pub fn out_sku_id(mut self, out_sku_id: i64) -> Self {
         self.out_sku_id = Some(out_sku_id);
         self
     }
-    /// Sets `out_warehouse_id`.
+    /// Sets The regional warehouse (`warehouse.list`) whose stock to set; left out, the normal stock.
+    ///
+    /// `out_warehouse_id`
     pub fn out_warehouse_id(mut self, out_warehouse_id: impl Into<String>) -> Self {
         self.out_warehouse_id = Some(out_warehouse_id.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets The product the SKU belongs to.
+    ///
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `sku_id`.
+    /// Sets The SKU whose stock to set.
+    ///
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
         self.sku_id = Some(sku_id.into());
         self
     }
-    /// Sets `step_stock_num`.
+    /// Sets `step_stock_num`
     pub fn step_stock_num(mut self, step_stock_num: i64) -> Self {
         self.step_stock_num = Some(step_stock_num);
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self
     }
-    /// Sets `supplier_id`.
+    /// Sets `supplier_id`
     pub fn supplier_id(mut self, supplier_id: impl Into<String>) -> Self {
         self.supplier_id = Some(supplier_id.into());
         self

@@ -41,17 +41,17 @@ impl SkuSyncStockBatchRequest {
             store_id: Default::default(),
         }
     }
-    /// Sets `idempotent_id`.
+    /// Sets `idempotent_id`
     pub fn idempotent_id(mut self, idempotent_id: impl Into<String>) -> Self {
         self.idempotent_id = Some(idempotent_id.into());
         self
     }
-    /// Sets `outer_product_id`.
+    /// Sets `outer_product_id`
     pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
         self.outer_product_id = Some(outer_product_id.into());
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self
@@ -97,27 +97,27 @@ impl SkuSync {
             supplier_id: Default::default(),
         }
     }
-    /// Sets `outer_sku_id`.
+    /// Sets `outer_sku_id`
     pub fn outer_sku_id(mut self, outer_sku_id: impl Into<String>) -> Self {
         self.outer_sku_id = Some(outer_sku_id.into());
         self
     }
-    /// Sets `step_stock_num`.
+    /// Sets `step_stock_num`
     pub fn step_stock_num(mut self, step_stock_num: i64) -> Self {
         self.step_stock_num = Some(step_stock_num);
         self
     }
-    /// Sets `stock_map`.
+    /// Sets `stock_map`
     pub fn stock_map(mut self, stock_map: Vec<StockMap>) -> Self {
         self.stock_map = stock_map;
         self
     }
-    /// Sets `stock_num`.
+    /// Sets `stock_num`
     pub fn stock_num(mut self, stock_num: i64) -> Self {
         self.stock_num = Some(stock_num);
         self
     }
-    /// Sets `supplier_id`.
+    /// Sets `supplier_id`
     pub fn supplier_id(mut self, supplier_id: impl Into<String>) -> Self {
         self.supplier_id = Some(supplier_id.into());
         self

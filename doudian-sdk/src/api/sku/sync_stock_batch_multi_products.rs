@@ -35,7 +35,7 @@ impl SkuSyncStockBatchMultiProductsRequest {
             source: Default::default(),
         }
     }
-    /// Sets `source`.
+    /// Sets `source`
     pub fn source(mut self, source: impl Into<String>) -> Self {
         self.source = Some(source.into());
         self
@@ -90,32 +90,32 @@ impl Item {
             store_id: Default::default(),
         }
     }
-    /// Sets `out_product_id`.
+    /// Sets `out_product_id`
     pub fn out_product_id(mut self, out_product_id: i64) -> Self {
         self.out_product_id = Some(out_product_id);
         self
     }
-    /// Sets `out_sku_id`.
+    /// Sets `out_sku_id`
     pub fn out_sku_id(mut self, out_sku_id: i64) -> Self {
         self.out_sku_id = Some(out_sku_id);
         self
     }
-    /// Sets `out_warehouse_id`.
+    /// Sets `out_warehouse_id`
     pub fn out_warehouse_id(mut self, out_warehouse_id: impl Into<String>) -> Self {
         self.out_warehouse_id = Some(out_warehouse_id.into());
         self
     }
-    /// Sets `step_stock_num`.
+    /// Sets `step_stock_num`
     pub fn step_stock_num(mut self, step_stock_num: i64) -> Self {
         self.step_stock_num = Some(step_stock_num);
         self
     }
-    /// Sets `stock_num`.
+    /// Sets `stock_num`
     pub fn stock_num(mut self, stock_num: i64) -> Self {
         self.stock_num = Some(stock_num);
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self

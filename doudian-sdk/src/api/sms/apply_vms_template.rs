@@ -58,7 +58,7 @@ impl SmsApplyVmsTemplateRequest {
             extra: Default::default(),
         }
     }
-    /// Sets `extra`.
+    /// Sets `extra`
     pub fn extra(mut self, extra: impl Into<String>) -> Self {
         self.extra = Some(extra.into());
         self

@@ -40,32 +40,32 @@ impl SmsGetVmsTemplateListRequest {
             template_id: Default::default(),
         }
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `page_index`.
+    /// Sets `page_index`
     pub fn page_index(mut self, page_index: i64) -> Self {
         self.page_index = Some(page_index);
         self
     }
-    /// Sets `page_size`.
+    /// Sets `page_size`
     pub fn page_size(mut self, page_size: i64) -> Self {
         self.page_size = Some(page_size);
         self
     }
-    /// Sets `signature`.
+    /// Sets `signature`
     pub fn signature(mut self, signature: impl Into<String>) -> Self {
         self.signature = Some(signature.into());
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: Vec<i64>) -> Self {
         self.status = status;
         self
     }
-    /// Sets `template_id`.
+    /// Sets `template_id`
     pub fn template_id(mut self, template_id: impl Into<String>) -> Self {
         self.template_id = Some(template_id.into());
         self

@@ -29,17 +29,17 @@ impl SmsPublicTemplateRequest {
             template_id: Default::default(),
         }
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i64) -> Self {
         self.size = Some(size);
         self
     }
-    /// Sets `template_id`.
+    /// Sets `template_id`
     pub fn template_id(mut self, template_id: impl Into<String>) -> Self {
         self.template_id = Some(template_id.into());
         self

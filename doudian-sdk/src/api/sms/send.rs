@@ -78,32 +78,32 @@ impl SmsSendRequest {
             user_ext_code: Default::default(),
         }
     }
-    /// Sets `douyin_open_id`.
+    /// Sets `douyin_open_id`
     pub fn douyin_open_id(mut self, douyin_open_id: impl Into<String>) -> Self {
         self.douyin_open_id = Some(douyin_open_id.into());
         self
     }
-    /// Sets `link_id`.
+    /// Sets `link_id`
     pub fn link_id(mut self, link_id: impl Into<String>) -> Self {
         self.link_id = Some(link_id.into());
         self
     }
-    /// Sets `mini_app_link_id`.
+    /// Sets `mini_app_link_id`
     pub fn mini_app_link_id(mut self, mini_app_link_id: impl Into<String>) -> Self {
         self.mini_app_link_id = Some(mini_app_link_id.into());
         self
     }
-    /// Sets `outbound_id`.
+    /// Sets `outbound_id`
     pub fn outbound_id(mut self, outbound_id: impl Into<String>) -> Self {
         self.outbound_id = Some(outbound_id.into());
         self
     }
-    /// Sets `post_tel`.
+    /// Sets `post_tel` (sensitive: redacted in `Debug`)
     pub fn post_tel(mut self, post_tel: impl Into<String>) -> Self {
         self.post_tel = Some(post_tel.into());
         self
     }
-    /// Sets `sms_test_verification`.
+    /// Sets `sms_test_verification`
     pub fn sms_test_verification(
         mut self,
         sms_test_verification: SmsTestVerification,
@@ -111,12 +111,12 @@ impl SmsSendRequest {
         self.sms_test_verification = Some(sms_test_verification);
         self
     }
-    /// Sets `tag`.
+    /// Sets `tag`
     pub fn tag(mut self, tag: impl Into<String>) -> Self {
         self.tag = Some(tag.into());
         self
     }
-    /// Sets `user_ext_code`.
+    /// Sets `user_ext_code`
     pub fn user_ext_code(mut self, user_ext_code: impl Into<String>) -> Self {
         self.user_ext_code = Some(user_ext_code.into());
         self
@@ -162,12 +162,12 @@ impl SmsTestVerification {
             post_tel: Default::default(),
         }
     }
-    /// Sets `code`.
+    /// Sets `code`
     pub fn code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
         self
     }
-    /// Sets `post_tel`.
+    /// Sets `post_tel` (sensitive: redacted in `Debug`)
     pub fn post_tel(mut self, post_tel: impl Into<String>) -> Self {
         self.post_tel = Some(post_tel.into());
         self

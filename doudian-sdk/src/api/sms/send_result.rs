@@ -70,42 +70,42 @@ impl SmsSendResultRequest {
             tpl_type: Default::default(),
         }
     }
-    /// Sets `message_id`.
+    /// Sets `message_id`
     pub fn message_id(mut self, message_id: impl Into<String>) -> Self {
         self.message_id = Some(message_id.into());
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `post_tel`.
+    /// Sets `post_tel` (sensitive: redacted in `Debug`)
     pub fn post_tel(mut self, post_tel: impl Into<String>) -> Self {
         self.post_tel = Some(post_tel.into());
         self
     }
-    /// Sets `sign`.
+    /// Sets `sign`
     pub fn sign(mut self, sign: impl Into<String>) -> Self {
         self.sign = Some(sign.into());
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i64) -> Self {
         self.size = Some(size);
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i64) -> Self {
         self.status = Some(status);
         self
     }
-    /// Sets `template_id`.
+    /// Sets `template_id`
     pub fn template_id(mut self, template_id: impl Into<String>) -> Self {
         self.template_id = Some(template_id.into());
         self
     }
-    /// Sets `tpl_type`.
+    /// Sets `tpl_type`
     pub fn tpl_type(mut self, tpl_type: i64) -> Self {
         self.tpl_type = Some(tpl_type);
         self

@@ -35,22 +35,22 @@ impl SmsSignApplyListRequest {
             sms_sign_apply_id: Default::default(),
         }
     }
-    /// Sets `like`.
+    /// Sets `like`
     pub fn like(mut self, like: impl Into<String>) -> Self {
         self.like = Some(like.into());
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i64) -> Self {
         self.size = Some(size);
         self
     }
-    /// Sets `sms_sign_apply_id`.
+    /// Sets `sms_sign_apply_id`
     pub fn sms_sign_apply_id(mut self, sms_sign_apply_id: impl Into<String>) -> Self {
         self.sms_sign_apply_id = Some(sms_sign_apply_id.into());
         self

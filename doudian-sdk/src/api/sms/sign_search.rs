@@ -32,17 +32,17 @@ impl SmsSignSearchRequest {
             size: Default::default(),
         }
     }
-    /// Sets `like`.
+    /// Sets `like`
     pub fn like(mut self, like: impl Into<String>) -> Self {
         self.like = Some(like.into());
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i64) -> Self {
         self.size = Some(size);
         self

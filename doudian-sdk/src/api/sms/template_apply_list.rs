@@ -38,17 +38,17 @@ impl SmsTemplateApplyListRequest {
             template_content: Default::default(),
         }
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i64) -> Self {
         self.size = Some(size);
         self
     }
-    /// Sets `sms_template_apply_id`.
+    /// Sets `sms_template_apply_id`
     pub fn sms_template_apply_id(
         mut self,
         sms_template_apply_id: impl Into<String>,
@@ -56,12 +56,12 @@ impl SmsTemplateApplyListRequest {
         self.sms_template_apply_id = Some(sms_template_apply_id.into());
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i64) -> Self {
         self.status = Some(status);
         self
     }
-    /// Sets `template_content`.
+    /// Sets `template_content`
     pub fn template_content(mut self, template_content: impl Into<String>) -> Self {
         self.template_content = Some(template_content.into());
         self

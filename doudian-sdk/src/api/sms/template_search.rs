@@ -38,27 +38,27 @@ impl SmsTemplateSearchRequest {
             template_name: Default::default(),
         }
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i64) -> Self {
         self.size = Some(size);
         self
     }
-    /// Sets `template_content`.
+    /// Sets `template_content`
     pub fn template_content(mut self, template_content: impl Into<String>) -> Self {
         self.template_content = Some(template_content.into());
         self
     }
-    /// Sets `template_id`.
+    /// Sets `template_id`
     pub fn template_id(mut self, template_id: impl Into<String>) -> Self {
         self.template_id = Some(template_id.into());
         self
     }
-    /// Sets `template_name`.
+    /// Sets `template_name`
     pub fn template_name(mut self, template_name: impl Into<String>) -> Self {
         self.template_name = Some(template_name.into());
         self

@@ -39,7 +39,7 @@ impl SpuAddShopSpuRequest {
             upc_code: Default::default(),
         }
     }
-    /// Sets `upc_code`.
+    /// Sets `upc_code`
     pub fn upc_code(mut self, upc_code: impl Into<String>) -> Self {
         self.upc_code = Some(upc_code.into());
         self
@@ -82,17 +82,17 @@ impl PropertyInfo {
             value_name: Default::default(),
         }
     }
-    /// Sets `level`.
+    /// Sets `level`
     pub fn level(mut self, level: i64) -> Self {
         self.level = Some(level);
         self
     }
-    /// Sets `parent_value_id`.
+    /// Sets `parent_value_id`
     pub fn parent_value_id(mut self, parent_value_id: i64) -> Self {
         self.parent_value_id = Some(parent_value_id);
         self
     }
-    /// Sets `value_name`.
+    /// Sets `value_name`
     pub fn value_name(mut self, value_name: impl Into<String>) -> Self {
         self.value_name = Some(value_name.into());
         self

@@ -37,22 +37,22 @@ impl SpuCreateSpuRequest {
             spu_images: Default::default(),
         }
     }
-    /// Sets `materials`.
+    /// Sets `materials`
     pub fn materials(mut self, materials: Vec<Material>) -> Self {
         self.materials = materials;
         self
     }
-    /// Sets `proofs`.
+    /// Sets `proofs`
     pub fn proofs(mut self, proofs: Vec<Proof>) -> Self {
         self.proofs = proofs;
         self
     }
-    /// Sets `spu_actual_images`.
+    /// Sets `spu_actual_images`
     pub fn spu_actual_images(mut self, spu_actual_images: Vec<String>) -> Self {
         self.spu_actual_images = spu_actual_images;
         self
     }
-    /// Sets `spu_images`.
+    /// Sets `spu_images`
     pub fn spu_images(mut self, spu_images: Vec<String>) -> Self {
         self.spu_images = spu_images;
         self

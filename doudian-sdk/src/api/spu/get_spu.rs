@@ -28,17 +28,17 @@ impl SpuGetSpuRequest {
             spu_id: Default::default(),
         }
     }
-    /// Sets `category_leaf_id`.
+    /// Sets `category_leaf_id`
     pub fn category_leaf_id(mut self, category_leaf_id: i64) -> Self {
         self.category_leaf_id = Some(category_leaf_id);
         self
     }
-    /// Sets `key_properties`.
+    /// Sets `key_properties`
     pub fn key_properties(mut self, key_properties: Vec<KeyProperty>) -> Self {
         self.key_properties = key_properties;
         self
     }
-    /// Sets `spu_id`.
+    /// Sets `spu_id`
     pub fn spu_id(mut self, spu_id: i64) -> Self {
         self.spu_id = Some(spu_id);
         self
@@ -94,12 +94,12 @@ impl KeyProperty {
             property_values: Default::default(),
         }
     }
-    /// Sets `property_id`.
+    /// Sets `property_id`
     pub fn property_id(mut self, property_id: i64) -> Self {
         self.property_id = Some(property_id);
         self
     }
-    /// Sets `property_values`.
+    /// Sets `property_values`
     pub fn property_values(mut self, property_values: Vec<PropertyValue>) -> Self {
         self.property_values = property_values;
         self
@@ -135,12 +135,12 @@ impl PropertyValue {
             value_name: Default::default(),
         }
     }
-    /// Sets `value_id`.
+    /// Sets `value_id`
     pub fn value_id(mut self, value_id: i64) -> Self {
         self.value_id = Some(value_id);
         self
     }
-    /// Sets `value_name`.
+    /// Sets `value_name`
     pub fn value_name(mut self, value_name: impl Into<String>) -> Self {
         self.value_name = Some(value_name.into());
         self

@@ -32,7 +32,7 @@ impl SpuQueryBookNameByISBNRequest {
             category_leaf_id: Default::default(),
         }
     }
-    /// Sets `category_leaf_id`.
+    /// Sets `category_leaf_id`
     pub fn category_leaf_id(mut self, category_leaf_id: i64) -> Self {
         self.category_leaf_id = Some(category_leaf_id);
         self

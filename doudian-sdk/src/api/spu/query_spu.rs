@@ -35,17 +35,17 @@ impl SpuQuerySpuRequest {
             status: Default::default(),
         }
     }
-    /// Sets `category_id`.
+    /// Sets `category_id`. Example: `31860`
     pub fn category_id(mut self, category_id: i64) -> Self {
         self.category_id = Some(category_id);
         self
     }
-    /// Sets `properties`.
+    /// Sets `properties`
     pub fn properties(mut self, properties: Properties) -> Self {
         self.properties = Some(properties);
         self
     }
-    /// Sets `status`.
+    /// Sets `status`. Example: `[1,2]`
     pub fn status(mut self, status: Vec<i32>) -> Self {
         self.status = status;
         self
@@ -151,42 +151,42 @@ impl Properties {
             series: Default::default(),
         }
     }
-    /// Sets `book_name`.
+    /// Sets `book_name`. Example: `童话世界`
     pub fn book_name(mut self, book_name: impl Into<String>) -> Self {
         self.book_name = Some(book_name.into());
         self
     }
-    /// Sets `brand_id`.
+    /// Sets `brand_id`. Example: `2078711068`
     pub fn brand_id(mut self, brand_id: i64) -> Self {
         self.brand_id = Some(brand_id);
         self
     }
-    /// Sets `ccc`.
+    /// Sets `ccc`. Example: `2023011606593938`
     pub fn ccc(mut self, ccc: impl Into<String>) -> Self {
         self.ccc = Some(ccc.into());
         self
     }
-    /// Sets `goods_number`.
+    /// Sets `goods_number`. Example: `W91216040101`
     pub fn goods_number(mut self, goods_number: impl Into<String>) -> Self {
         self.goods_number = Some(goods_number.into());
         self
     }
-    /// Sets `isbn`.
+    /// Sets `isbn`. Example: `9787544847346`
     pub fn isbn(mut self, isbn: impl Into<String>) -> Self {
         self.isbn = Some(isbn.into());
         self
     }
-    /// Sets `model`.
+    /// Sets `model`. Example: `F911`
     pub fn model(mut self, model: impl Into<String>) -> Self {
         self.model = Some(model.into());
         self
     }
-    /// Sets `product_name`.
+    /// Sets `product_name`. Example: `美容护肤面霜`
     pub fn product_name(mut self, product_name: impl Into<String>) -> Self {
         self.product_name = Some(product_name.into());
         self
     }
-    /// Sets `registration_approval`.
+    /// Sets `registration_approval`. Example: `粤G妆网备字2023292746`
     pub fn registration_approval(
         mut self,
         registration_approval: impl Into<String>,
@@ -194,7 +194,7 @@ impl Properties {
         self.registration_approval = Some(registration_approval.into());
         self
     }
-    /// Sets `series`.
+    /// Sets `series`. Example: `JAMES 系列`
     pub fn series(mut self, series: impl Into<String>) -> Self {
         self.series = Some(series.into());
         self

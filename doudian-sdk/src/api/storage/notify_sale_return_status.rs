@@ -45,7 +45,7 @@ impl StorageNotifySaleReturnStatusRequest {
             warehouse_code: Default::default(),
         }
     }
-    /// Sets `logistics_fulfil_no`.
+    /// Sets `logistics_fulfil_no`
     pub fn logistics_fulfil_no(
         mut self,
         logistics_fulfil_no: impl Into<String>,
@@ -53,12 +53,12 @@ impl StorageNotifySaleReturnStatusRequest {
         self.logistics_fulfil_no = Some(logistics_fulfil_no.into());
         self
     }
-    /// Sets `reason`.
+    /// Sets `reason`
     pub fn reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self
     }
-    /// Sets `warehouse_code`.
+    /// Sets `warehouse_code`
     pub fn warehouse_code(mut self, warehouse_code: impl Into<String>) -> Self {
         self.warehouse_code = Some(warehouse_code.into());
         self

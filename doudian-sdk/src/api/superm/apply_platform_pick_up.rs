@@ -26,7 +26,7 @@ impl SupermApplyPlatformPickUpRequest {
             selected_calendar_period: Default::default(),
         }
     }
-    /// Sets `selected_calendar_period`.
+    /// Sets `selected_calendar_period`
     pub fn selected_calendar_period(
         mut self,
         selected_calendar_period: SelectedCalendarPeriod,

@@ -25,7 +25,7 @@ impl SupermCancelPlatformPickUpRequest {
             cancel_reason: Default::default(),
         }
     }
-    /// Sets `cancel_reason`.
+    /// Sets `cancel_reason`
     pub fn cancel_reason(mut self, cancel_reason: impl Into<String>) -> Self {
         self.cancel_reason = Some(cancel_reason.into());
         self

@@ -112,37 +112,37 @@ impl RuleQuery {
             status: Default::default(),
         }
     }
-    /// Sets `capacity_target_code`.
+    /// Sets `capacity_target_code`
     pub fn capacity_target_code(mut self, capacity_target_code: Vec<String>) -> Self {
         self.capacity_target_code = capacity_target_code;
         self
     }
-    /// Sets `capacity_target_type`.
+    /// Sets `capacity_target_type`
     pub fn capacity_target_type(mut self, capacity_target_type: i32) -> Self {
         self.capacity_target_type = Some(capacity_target_type);
         self
     }
-    /// Sets `create_time_end`.
+    /// Sets `create_time_end`
     pub fn create_time_end(mut self, create_time_end: i64) -> Self {
         self.create_time_end = Some(create_time_end);
         self
     }
-    /// Sets `create_time_start`.
+    /// Sets `create_time_start`
     pub fn create_time_start(mut self, create_time_start: i64) -> Self {
         self.create_time_start = Some(create_time_start);
         self
     }
-    /// Sets `creator`.
+    /// Sets `creator`
     pub fn creator(mut self, creator: impl Into<String>) -> Self {
         self.creator = Some(creator.into());
         self
     }
-    /// Sets `rule_name`.
+    /// Sets `rule_name`
     pub fn rule_name(mut self, rule_name: impl Into<String>) -> Self {
         self.rule_name = Some(rule_name.into());
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i32) -> Self {
         self.status = Some(status);
         self

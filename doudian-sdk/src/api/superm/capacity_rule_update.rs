@@ -107,7 +107,7 @@ impl RuleDto {
             date_limit_bound: Default::default(),
         }
     }
-    /// Sets `date_limit_bound`.
+    /// Sets `date_limit_bound`
     pub fn date_limit_bound(mut self, date_limit_bound: i64) -> Self {
         self.date_limit_bound = Some(date_limit_bound);
         self
@@ -133,17 +133,17 @@ impl RuleOperateParam {
             rule_dto: Default::default(),
         }
     }
-    /// Sets `details`.
+    /// Sets `details`
     pub fn details(mut self, details: Vec<Detail>) -> Self {
         self.details = details;
         self
     }
-    /// Sets `relations`.
+    /// Sets `relations`
     pub fn relations(mut self, relations: Vec<Relation>) -> Self {
         self.relations = relations;
         self
     }
-    /// Sets `rule_dto`.
+    /// Sets `rule_dto`
     pub fn rule_dto(mut self, rule_dto: RuleDto) -> Self {
         self.rule_dto = Some(rule_dto);
         self

@@ -85,17 +85,17 @@ impl ShopDeliverConfig {
             update_time: Default::default(),
         }
     }
-    /// Sets `special_time_list`.
+    /// Sets `special_time_list`
     pub fn special_time_list(mut self, special_time_list: Vec<SpecialTime>) -> Self {
         self.special_time_list = special_time_list;
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self
     }
-    /// Sets `update_time`.
+    /// Sets `update_time`
     pub fn update_time(mut self, update_time: i64) -> Self {
         self.update_time = Some(update_time);
         self

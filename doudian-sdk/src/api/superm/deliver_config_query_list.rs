@@ -23,7 +23,7 @@ impl SupermDeliverConfigQueryListRequest {
             store_ids: Default::default(),
         }
     }
-    /// Sets `store_ids`.
+    /// Sets `store_ids`
     pub fn store_ids(mut self, store_ids: Vec<i64>) -> Self {
         self.store_ids = store_ids;
         self

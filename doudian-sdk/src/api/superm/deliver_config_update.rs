@@ -57,22 +57,22 @@ impl ShopDeliverConfig {
             special_time_list: Default::default(),
         }
     }
-    /// Sets `deliver_type`.
+    /// Sets `deliver_type`
     pub fn deliver_type(mut self, deliver_type: i32) -> Self {
         self.deliver_type = Some(deliver_type);
         self
     }
-    /// Sets `normal_time_cost`.
+    /// Sets `normal_time_cost`
     pub fn normal_time_cost(mut self, normal_time_cost: i64) -> Self {
         self.normal_time_cost = Some(normal_time_cost);
         self
     }
-    /// Sets `over_limit_time_cost`.
+    /// Sets `over_limit_time_cost`
     pub fn over_limit_time_cost(mut self, over_limit_time_cost: i64) -> Self {
         self.over_limit_time_cost = Some(over_limit_time_cost);
         self
     }
-    /// Sets `special_time_list`.
+    /// Sets `special_time_list`
     pub fn special_time_list(mut self, special_time_list: Vec<SpecialTime>) -> Self {
         self.special_time_list = special_time_list;
         self

@@ -35,7 +35,7 @@ impl SupermGetDispatcherInfoRequest {
             insurance_amount: Default::default(),
         }
     }
-    /// Sets `insurance_amount`.
+    /// Sets `insurance_amount`
     pub fn insurance_amount(mut self, insurance_amount: i64) -> Self {
         self.insurance_amount = Some(insurance_amount);
         self

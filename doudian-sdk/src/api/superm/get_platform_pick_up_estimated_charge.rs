@@ -32,7 +32,7 @@ impl SupermGetPlatformPickUpEstimatedChargeRequest {
             selected_calendar_period: Default::default(),
         }
     }
-    /// Sets `selected_calendar_period`.
+    /// Sets `selected_calendar_period`
     pub fn selected_calendar_period(
         mut self,
         selected_calendar_period: SelectedCalendarPeriod,

@@ -31,7 +31,7 @@ impl SupermGetShipmentInfoRequest {
             aftersale_id: Default::default(),
         }
     }
-    /// Sets `aftersale_id`.
+    /// Sets `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
     pub fn aftersale_id(
         mut self,
         aftersale_id: impl Into<crate::ids::AfterSaleId>,

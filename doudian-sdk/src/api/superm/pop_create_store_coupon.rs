@@ -25,7 +25,7 @@ impl SupermPopCreateStoreCouponRequest {
             store_product_list: Default::default(),
         }
     }
-    /// Sets `store_product_list`.
+    /// Sets `store_product_list`
     pub fn store_product_list(mut self, store_product_list: Vec<StoreProduct>) -> Self {
         self.store_product_list = store_product_list;
         self
@@ -126,37 +126,37 @@ impl CouponInfo {
             valid_period: Default::default(),
         }
     }
-    /// Sets `credit`.
+    /// Sets `credit`
     pub fn credit(mut self, credit: i64) -> Self {
         self.credit = Some(credit);
         self
     }
-    /// Sets `discount`.
+    /// Sets `discount`
     pub fn discount(mut self, discount: i64) -> Self {
         self.discount = Some(discount);
         self
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`
     pub fn end_time(mut self, end_time: i64) -> Self {
         self.end_time = Some(end_time);
         self
     }
-    /// Sets `period_type`.
+    /// Sets `period_type`
     pub fn period_type(mut self, period_type: i32) -> Self {
         self.period_type = Some(period_type);
         self
     }
-    /// Sets `start_time`.
+    /// Sets `start_time`
     pub fn start_time(mut self, start_time: i64) -> Self {
         self.start_time = Some(start_time);
         self
     }
-    /// Sets `threshold`.
+    /// Sets `threshold`
     pub fn threshold(mut self, threshold: i64) -> Self {
         self.threshold = Some(threshold);
         self
     }
-    /// Sets `valid_period`.
+    /// Sets `valid_period`
     pub fn valid_period(mut self, valid_period: i64) -> Self {
         self.valid_period = Some(valid_period);
         self
@@ -185,17 +185,17 @@ impl StoreInfo {
             store_pic_url: Default::default(),
         }
     }
-    /// Sets `store_address`.
+    /// Sets `store_address`
     pub fn store_address(mut self, store_address: impl Into<String>) -> Self {
         self.store_address = Some(store_address.into());
         self
     }
-    /// Sets `store_name`.
+    /// Sets `store_name`
     pub fn store_name(mut self, store_name: impl Into<String>) -> Self {
         self.store_name = Some(store_name.into());
         self
     }
-    /// Sets `store_pic_url`.
+    /// Sets `store_pic_url`
     pub fn store_pic_url(mut self, store_pic_url: impl Into<String>) -> Self {
         self.store_pic_url = Some(store_pic_url.into());
         self
@@ -218,7 +218,7 @@ impl StoreProduct {
             sub_product_infos: Default::default(),
         }
     }
-    /// Sets `sub_product_infos`.
+    /// Sets `sub_product_infos`
     pub fn sub_product_infos(mut self, sub_product_infos: Vec<SubProductInfo>) -> Self {
         self.sub_product_infos = sub_product_infos;
         self
@@ -244,12 +244,12 @@ impl SubProductInfo {
             product_pic_url: Default::default(),
         }
     }
-    /// Sets `product_name`.
+    /// Sets `product_name`
     pub fn product_name(mut self, product_name: impl Into<String>) -> Self {
         self.product_name = Some(product_name.into());
         self
     }
-    /// Sets `product_pic_url`.
+    /// Sets `product_pic_url`
     pub fn product_pic_url(mut self, product_pic_url: impl Into<String>) -> Self {
         self.product_pic_url = Some(product_pic_url.into());
         self

@@ -85,7 +85,7 @@ impl SubSkus {
             user_limit: Default::default(),
         }
     }
-    /// Sets `user_limit`.
+    /// Sets `user_limit`
     pub fn user_limit(mut self, user_limit: i64) -> Self {
         self.user_limit = Some(user_limit);
         self

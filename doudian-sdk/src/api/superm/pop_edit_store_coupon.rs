@@ -25,7 +25,7 @@ impl SupermPopEditStoreCouponRequest {
             coupon_info: Default::default(),
         }
     }
-    /// Sets `coupon_info`.
+    /// Sets `coupon_info`
     pub fn coupon_info(mut self, coupon_info: CouponInfo) -> Self {
         self.coupon_info = Some(coupon_info);
         self

@@ -47,37 +47,37 @@ impl SupermPopListActivityRequest {
             with_products: Default::default(),
         }
     }
-    /// Sets `activity_type`.
+    /// Sets `activity_type`
     pub fn activity_type(mut self, activity_type: i32) -> Self {
         self.activity_type = Some(activity_type);
         self
     }
-    /// Sets `business_code`.
+    /// Sets `business_code`
     pub fn business_code(mut self, business_code: impl Into<String>) -> Self {
         self.business_code = Some(business_code.into());
         self
     }
-    /// Sets `sd_activity_ids`.
+    /// Sets `sd_activity_ids`
     pub fn sd_activity_ids(mut self, sd_activity_ids: Vec<String>) -> Self {
         self.sd_activity_ids = sd_activity_ids;
         self
     }
-    /// Sets `shop_stype`.
+    /// Sets `shop_stype`
     pub fn shop_stype(mut self, shop_stype: i32) -> Self {
         self.shop_stype = Some(shop_stype);
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i32) -> Self {
         self.status = Some(status);
         self
     }
-    /// Sets `title`.
+    /// Sets `title`
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.title = Some(title.into());
         self
     }
-    /// Sets `with_products`.
+    /// Sets `with_products`
     pub fn with_products(mut self, with_products: bool) -> Self {
         self.with_products = Some(with_products);
         self

@@ -46,32 +46,32 @@ impl SupermPopQueryStoreCouponListRequest {
             support_type: Default::default(),
         }
     }
-    /// Sets `activity_id`.
+    /// Sets `activity_id`
     pub fn activity_id(mut self, activity_id: impl Into<String>) -> Self {
         self.activity_id = Some(activity_id.into());
         self
     }
-    /// Sets `coupon_status`.
+    /// Sets `coupon_status`
     pub fn coupon_status(mut self, coupon_status: i64) -> Self {
         self.coupon_status = Some(coupon_status);
         self
     }
-    /// Sets `end_apply_time`.
+    /// Sets `end_apply_time`
     pub fn end_apply_time(mut self, end_apply_time: i64) -> Self {
         self.end_apply_time = Some(end_apply_time);
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `start_apply_time`.
+    /// Sets `start_apply_time`
     pub fn start_apply_time(mut self, start_apply_time: i64) -> Self {
         self.start_apply_time = Some(start_apply_time);
         self
     }
-    /// Sets `support_type`.
+    /// Sets `support_type`
     pub fn support_type(mut self, support_type: i32) -> Self {
         self.support_type = Some(support_type);
         self

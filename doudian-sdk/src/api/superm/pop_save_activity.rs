@@ -95,7 +95,7 @@ impl SupermPopSaveActivityRequest {
             sold_out_type: Default::default(),
         }
     }
-    /// Sets `sold_out_type`.
+    /// Sets `sold_out_type`
     pub fn sold_out_type(mut self, sold_out_type: i32) -> Self {
         self.sold_out_type = Some(sold_out_type);
         self

@@ -52,12 +52,12 @@ impl TaskParams {
             del_store_ids: Default::default(),
         }
     }
-    /// Sets `add_store_ids`.
+    /// Sets `add_store_ids`
     pub fn add_store_ids(mut self, add_store_ids: Vec<i64>) -> Self {
         self.add_store_ids = add_store_ids;
         self
     }
-    /// Sets `del_store_ids`.
+    /// Sets `del_store_ids`
     pub fn del_store_ids(mut self, del_store_ids: Vec<i64>) -> Self {
         self.del_store_ids = del_store_ids;
         self

@@ -28,7 +28,7 @@ impl SupermProductCreateSubProductRequest {
             sku_info: Default::default(),
         }
     }
-    /// Sets `sku_info`.
+    /// Sets `sku_info`
     pub fn sku_info(mut self, sku_info: Vec<SkuInfo>) -> Self {
         self.sku_info = sku_info;
         self
@@ -65,12 +65,12 @@ impl SkuInfo {
             stock: Default::default(),
         }
     }
-    /// Sets `price`.
+    /// Sets `price`
     pub fn price(mut self, price: i64) -> Self {
         self.price = Some(price);
         self
     }
-    /// Sets `stock`.
+    /// Sets `stock`
     pub fn stock(mut self, stock: i64) -> Self {
         self.stock = Some(stock);
         self

@@ -35,7 +35,7 @@ impl SupermRejectOrderRequest {
             reason_mark: Default::default(),
         }
     }
-    /// Sets `reason_mark`.
+    /// Sets `reason_mark`
     pub fn reason_mark(mut self, reason_mark: impl Into<String>) -> Self {
         self.reason_mark = Some(reason_mark.into());
         self

@@ -31,12 +31,12 @@ impl SupermSetStoreAutoCallRiderRequest {
             service_type: Default::default(),
         }
     }
-    /// Sets `delay_time`.
+    /// Sets `delay_time`
     pub fn delay_time(mut self, delay_time: i64) -> Self {
         self.delay_time = Some(delay_time);
         self
     }
-    /// Sets `service_type`.
+    /// Sets `service_type`
     pub fn service_type(mut self, service_type: i64) -> Self {
         self.service_type = Some(service_type);
         self

@@ -41,17 +41,17 @@ impl SupermShopOrderDispatcherRequest {
             verify_code_type: Default::default(),
         }
     }
-    /// Sets `insurance_amount`.
+    /// Sets `insurance_amount`
     pub fn insurance_amount(mut self, insurance_amount: i64) -> Self {
         self.insurance_amount = Some(insurance_amount);
         self
     }
-    /// Sets `serial_number_list`.
+    /// Sets `serial_number_list`
     pub fn serial_number_list(mut self, serial_number_list: impl Into<String>) -> Self {
         self.serial_number_list = Some(serial_number_list.into());
         self
     }
-    /// Sets `verify_code_type`.
+    /// Sets `verify_code_type`
     pub fn verify_code_type(mut self, verify_code_type: i32) -> Self {
         self.verify_code_type = Some(verify_code_type);
         self

@@ -22,7 +22,7 @@ impl SupplyChainCartSchemaRequest {
             ecom_scene_id: Default::default(),
         }
     }
-    /// Sets `ecom_scene_id`.
+    /// Sets `ecom_scene_id`
     pub fn ecom_scene_id(mut self, ecom_scene_id: impl Into<String>) -> Self {
         self.ecom_scene_id = Some(ecom_scene_id.into());
         self

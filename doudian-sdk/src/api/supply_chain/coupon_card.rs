@@ -29,7 +29,7 @@ impl SupplyChainCouponCardRequest {
             store_source: Default::default(),
         }
     }
-    /// Sets `store_source`.
+    /// Sets `store_source`
     pub fn store_source(mut self, store_source: StoreSource) -> Self {
         self.store_source = Some(store_source);
         self

@@ -23,8 +23,8 @@ pub struct SupplyChainGetSupplyOrderListRequest {
     pub order_asc: Option<bool>,
     /// `order_by`
     pub order_by: Option<String>,
-    /// `order_status`
-    pub order_status: Option<i32>,
+    /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
+    pub order_status: Option<crate::codes::OrderStatus>,
     /// `page` (required)
     pub page: i32,
     /// `size` (required)
@@ -50,42 +50,45 @@ impl SupplyChainGetSupplyOrderListRequest {
             update_time_start: Default::default(),
         }
     }
-    /// Sets `create_time_end`.
+    /// Sets `create_time_end`
     pub fn create_time_end(mut self, create_time_end: i64) -> Self {
         self.create_time_end = Some(create_time_end);
         self
     }
-    /// Sets `create_time_start`.
+    /// Sets `create_time_start`
     pub fn create_time_start(mut self, create_time_start: i64) -> Self {
         self.create_time_start = Some(create_time_start);
         self
     }
-    /// Sets `fx_product_id`.
+    /// Sets `fx_product_id`
     pub fn fx_product_id(mut self, fx_product_id: impl Into<String>) -> Self {
         self.fx_product_id = Some(fx_product_id.into());
         self
     }
-    /// Sets `order_asc`.
+    /// Sets `order_asc`
     pub fn order_asc(mut self, order_asc: bool) -> Self {
         self.order_asc = Some(order_asc);
         self
     }
-    /// Sets `order_by`.
+    /// Sets `order_by`
     pub fn order_by(mut self, order_by: impl Into<String>) -> Self {
         self.order_by = Some(order_by.into());
         self
     }
-    /// Sets `order_status`.
-    pub fn order_status(mut self, order_status: i32) -> Self {
-        self.order_status = Some(order_status);
+    /// Sets `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
+    pub fn order_status(
+        mut self,
+        order_status: impl Into<crate::codes::OrderStatus>,
+    ) -> Self {
+        self.order_status = Some(order_status.into());
         self
     }
-    /// Sets `update_time_end`.
+    /// Sets `update_time_end`
     pub fn update_time_end(mut self, update_time_end: i64) -> Self {
         self.update_time_end = Some(update_time_end);
         self
     }
-    /// Sets `update_time_start`.
+    /// Sets `update_time_start`
     pub fn update_time_start(mut self, update_time_start: i64) -> Self {
         self.update_time_start = Some(update_time_start);
         self

@@ -29,17 +29,17 @@ impl SupplyChainLiveCardRequestRequest {
             store_source: Default::default(),
         }
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `room_id`.
+    /// Sets `room_id`
     pub fn room_id(mut self, room_id: impl Into<String>) -> Self {
         self.room_id = Some(room_id.into());
         self
     }
-    /// Sets `store_source`.
+    /// Sets `store_source`
     pub fn store_source(mut self, store_source: StoreSource) -> Self {
         self.store_source = Some(store_source);
         self

@@ -25,7 +25,7 @@ impl SupplyChainQueryReturnOrderByOrderNoRequest {
             channel_trade_order_no: Default::default(),
         }
     }
-    /// Sets `after_sale_order_no`.
+    /// Sets `after_sale_order_no`
     pub fn after_sale_order_no(
         mut self,
         after_sale_order_no: impl Into<String>,
@@ -33,7 +33,7 @@ impl SupplyChainQueryReturnOrderByOrderNoRequest {
         self.after_sale_order_no = Some(after_sale_order_no.into());
         self
     }
-    /// Sets `channel_trade_order_no`.
+    /// Sets `channel_trade_order_no`
     pub fn channel_trade_order_no(
         mut self,
         channel_trade_order_no: impl Into<String>,

@@ -47,7 +47,7 @@ impl SupplyChainQueryReturnOrderListRequest {
             standard_order_status: Default::default(),
         }
     }
-    /// Sets `after_sale_order_no`.
+    /// Sets `after_sale_order_no`
     pub fn after_sale_order_no(
         mut self,
         after_sale_order_no: impl Into<String>,
@@ -55,7 +55,7 @@ impl SupplyChainQueryReturnOrderListRequest {
         self.after_sale_order_no = Some(after_sale_order_no.into());
         self
     }
-    /// Sets `channel_trade_order_no`.
+    /// Sets `channel_trade_order_no`
     pub fn channel_trade_order_no(
         mut self,
         channel_trade_order_no: impl Into<String>,
@@ -63,27 +63,27 @@ impl SupplyChainQueryReturnOrderListRequest {
         self.channel_trade_order_no = Some(channel_trade_order_no.into());
         self
     }
-    /// Sets `create_date_begin`.
+    /// Sets `create_date_begin`
     pub fn create_date_begin(mut self, create_date_begin: i64) -> Self {
         self.create_date_begin = Some(create_date_begin);
         self
     }
-    /// Sets `create_date_end`.
+    /// Sets `create_date_end`
     pub fn create_date_end(mut self, create_date_end: i64) -> Self {
         self.create_date_end = Some(create_date_end);
         self
     }
-    /// Sets `order_asc`.
+    /// Sets `order_asc`
     pub fn order_asc(mut self, order_asc: bool) -> Self {
         self.order_asc = Some(order_asc);
         self
     }
-    /// Sets `order_type`.
+    /// Sets `order_type`
     pub fn order_type(mut self, order_type: i32) -> Self {
         self.order_type = Some(order_type);
         self
     }
-    /// Sets `standard_order_status`.
+    /// Sets `standard_order_status`
     pub fn standard_order_status(mut self, standard_order_status: i32) -> Self {
         self.standard_order_status = Some(standard_order_status);
         self

@@ -31,7 +31,7 @@ impl SupplyChainReturnOrderBatchOperateRequest {
             refuse_reason: Default::default(),
         }
     }
-    /// Sets `refuse_reason`.
+    /// Sets `refuse_reason`
     pub fn refuse_reason(mut self, refuse_reason: impl Into<String>) -> Self {
         self.refuse_reason = Some(refuse_reason.into());
         self

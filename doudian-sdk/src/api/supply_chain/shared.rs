@@ -167,12 +167,12 @@ impl StoreSource {
             store_source_page: Default::default(),
         }
     }
-    /// Sets `store_group_type`.
+    /// Sets `store_group_type`
     pub fn store_group_type(mut self, store_group_type: impl Into<String>) -> Self {
         self.store_group_type = Some(store_group_type.into());
         self
     }
-    /// Sets `store_source_method`.
+    /// Sets `store_source_method`
     pub fn store_source_method(
         mut self,
         store_source_method: impl Into<String>,
@@ -180,7 +180,7 @@ impl StoreSource {
         self.store_source_method = Some(store_source_method.into());
         self
     }
-    /// Sets `store_source_page`.
+    /// Sets `store_source_page`
     pub fn store_source_page(mut self, store_source_page: impl Into<String>) -> Self {
         self.store_source_page = Some(store_source_page.into());
         self

@@ -28,17 +28,17 @@ impl SupplyChainSkuStockNumRequest {
             sku_id: Default::default(),
         }
     }
-    /// Sets `out_warehouse_id`.
+    /// Sets `out_warehouse_id`
     pub fn out_warehouse_id(mut self, out_warehouse_id: impl Into<String>) -> Self {
         self.out_warehouse_id = Some(out_warehouse_id.into());
         self
     }
-    /// Sets `outer_sku_id`.
+    /// Sets `outer_sku_id`
     pub fn outer_sku_id(mut self, outer_sku_id: impl Into<String>) -> Self {
         self.outer_sku_id = Some(outer_sku_id.into());
         self
     }
-    /// Sets `sku_id`.
+    /// Sets `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
         self.sku_id = Some(sku_id.into());
         self

@@ -37,22 +37,22 @@ impl SupplyChainSkuSyncSupplyStockRequest {
             product_id: Default::default(),
         }
     }
-    /// Sets `idempotent_id`.
+    /// Sets `idempotent_id`
     pub fn idempotent_id(mut self, idempotent_id: impl Into<String>) -> Self {
         self.idempotent_id = Some(idempotent_id.into());
         self
     }
-    /// Sets `incremental`.
+    /// Sets `incremental`
     pub fn incremental(mut self, incremental: bool) -> Self {
         self.incremental = Some(incremental);
         self
     }
-    /// Sets `out_warehouse_id`.
+    /// Sets `out_warehouse_id`
     pub fn out_warehouse_id(mut self, out_warehouse_id: impl Into<String>) -> Self {
         self.out_warehouse_id = Some(out_warehouse_id.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self

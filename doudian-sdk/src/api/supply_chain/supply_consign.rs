@@ -57,22 +57,22 @@ impl SupplyChainSupplyConsignRequest {
             sender_tel: Default::default(),
         }
     }
-    /// Sets `package_list`.
+    /// Sets `package_list`
     pub fn package_list(mut self, package_list: Vec<Package>) -> Self {
         self.package_list = package_list;
         self
     }
-    /// Sets `sender_addr`.
+    /// Sets `sender_addr`
     pub fn sender_addr(mut self, sender_addr: SenderAddr) -> Self {
         self.sender_addr = Some(sender_addr);
         self
     }
-    /// Sets `sender_name`.
+    /// Sets `sender_name`
     pub fn sender_name(mut self, sender_name: impl Into<String>) -> Self {
         self.sender_name = Some(sender_name.into());
         self
     }
-    /// Sets `sender_tel`.
+    /// Sets `sender_tel` (sensitive: redacted in `Debug`)
     pub fn sender_tel(mut self, sender_tel: impl Into<String>) -> Self {
         self.sender_tel = Some(sender_tel.into());
         self
@@ -145,7 +145,7 @@ impl SenderAddr {
             street_name: Default::default(),
         }
     }
-    /// Sets `street_name`.
+    /// Sets `street_name`
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
         self

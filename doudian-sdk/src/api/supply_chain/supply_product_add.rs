@@ -104,7 +104,7 @@ impl SupplyChainSupplyProductAddRequest {
             white_back_ground_pic_url: Default::default(),
         }
     }
-    /// Sets `extends`.
+    /// Sets `extends`
     pub fn extends(
         mut self,
         extends: ::std::collections::BTreeMap<String, String>,
@@ -112,37 +112,37 @@ impl SupplyChainSupplyProductAddRequest {
         self.extends = extends;
         self
     }
-    /// Sets `outer_product_id`.
+    /// Sets `outer_product_id`
     pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
         self.outer_product_id = Some(outer_product_id.into());
         self
     }
-    /// Sets `quality_list`.
+    /// Sets `quality_list`
     pub fn quality_list(mut self, quality_list: Vec<Quality>) -> Self {
         self.quality_list = quality_list;
         self
     }
-    /// Sets `recommend_remark`.
+    /// Sets `recommend_remark`
     pub fn recommend_remark(mut self, recommend_remark: impl Into<String>) -> Self {
         self.recommend_remark = Some(recommend_remark.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `spec_name`.
+    /// Sets `spec_name`
     pub fn spec_name(mut self, spec_name: impl Into<String>) -> Self {
         self.spec_name = Some(spec_name.into());
         self
     }
-    /// Sets `spec_pic`.
+    /// Sets `spec_pic`
     pub fn spec_pic(mut self, spec_pic: impl Into<String>) -> Self {
         self.spec_pic = Some(spec_pic.into());
         self
     }
-    /// Sets `white_back_ground_pic_url`.
+    /// Sets `white_back_ground_pic_url`
     pub fn white_back_ground_pic_url(
         mut self,
         white_back_ground_pic_url: impl Into<String>,

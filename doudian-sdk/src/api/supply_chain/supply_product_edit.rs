@@ -116,7 +116,7 @@ impl SupplyChainSupplyProductEditRequest {
             white_back_ground_pic_url: Default::default(),
         }
     }
-    /// Sets `extends`.
+    /// Sets `extends`
     pub fn extends(
         mut self,
         extends: ::std::collections::BTreeMap<String, String>,
@@ -124,57 +124,57 @@ impl SupplyChainSupplyProductEditRequest {
         self.extends = extends;
         self
     }
-    /// Sets `long_pic_url`.
+    /// Sets `long_pic_url`
     pub fn long_pic_url(mut self, long_pic_url: impl Into<String>) -> Self {
         self.long_pic_url = Some(long_pic_url.into());
         self
     }
-    /// Sets `outer_product_id`.
+    /// Sets `outer_product_id`
     pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
         self.outer_product_id = Some(outer_product_id.into());
         self
     }
-    /// Sets `quality_list`.
+    /// Sets `quality_list`
     pub fn quality_list(mut self, quality_list: Vec<Quality>) -> Self {
         self.quality_list = quality_list;
         self
     }
-    /// Sets `recommend_remark`.
+    /// Sets `recommend_remark`
     pub fn recommend_remark(mut self, recommend_remark: impl Into<String>) -> Self {
         self.recommend_remark = Some(recommend_remark.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `spec_pic`.
+    /// Sets `spec_pic`
     pub fn spec_pic(mut self, spec_pic: impl Into<String>) -> Self {
         self.spec_pic = Some(spec_pic.into());
         self
     }
-    /// Sets `spu_id`.
+    /// Sets `spu_id`
     pub fn spu_id(mut self, spu_id: i64) -> Self {
         self.spu_id = Some(spu_id);
         self
     }
-    /// Sets `standard_brand_id`.
+    /// Sets `standard_brand_id`
     pub fn standard_brand_id(mut self, standard_brand_id: i64) -> Self {
         self.standard_brand_id = Some(standard_brand_id);
         self
     }
-    /// Sets `weight`.
+    /// Sets `weight`
     pub fn weight(mut self, weight: f64) -> Self {
         self.weight = Some(weight);
         self
     }
-    /// Sets `weight_unit`.
+    /// Sets `weight_unit`
     pub fn weight_unit(mut self, weight_unit: i64) -> Self {
         self.weight_unit = Some(weight_unit);
         self
     }
-    /// Sets `white_back_ground_pic_url`.
+    /// Sets `white_back_ground_pic_url`
     pub fn white_back_ground_pic_url(
         mut self,
         white_back_ground_pic_url: impl Into<String>,

@@ -31,17 +31,17 @@ impl SupplyChainSupplyProductEditPriceRequest {
             supply_price: Default::default(),
         }
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `spec_price_list`.
+    /// Sets `spec_price_list`
     pub fn spec_price_list(mut self, spec_price_list: Vec<SpecPrice>) -> Self {
         self.spec_price_list = spec_price_list;
         self
     }
-    /// Sets `supply_price`.
+    /// Sets `supply_price`
     pub fn supply_price(mut self, supply_price: i64) -> Self {
         self.supply_price = Some(supply_price);
         self

@@ -32,17 +32,17 @@ impl SupplyChainSupplyProductGetSupplyProductDetailRequest {
             query_sku_stock: Default::default(),
         }
     }
-    /// Sets `outer_product_id`.
+    /// Sets `outer_product_id`
     pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
         self.outer_product_id = Some(outer_product_id.into());
         self
     }
-    /// Sets `query_sku_price`.
+    /// Sets `query_sku_price`
     pub fn query_sku_price(mut self, query_sku_price: bool) -> Self {
         self.query_sku_price = Some(query_sku_price);
         self
     }
-    /// Sets `query_sku_stock`.
+    /// Sets `query_sku_stock`
     pub fn query_sku_stock(mut self, query_sku_stock: bool) -> Self {
         self.query_sku_stock = Some(query_sku_stock);
         self

@@ -45,42 +45,42 @@ impl SupplyChainSupplyProductGetSupplyProductListRequest {
             update_start_time: Default::default(),
         }
     }
-    /// Sets `create_end_time`.
+    /// Sets `create_end_time`
     pub fn create_end_time(mut self, create_end_time: i64) -> Self {
         self.create_end_time = Some(create_end_time);
         self
     }
-    /// Sets `create_start_time`.
+    /// Sets `create_start_time`
     pub fn create_start_time(mut self, create_start_time: i64) -> Self {
         self.create_start_time = Some(create_start_time);
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i32) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i32) -> Self {
         self.size = Some(size);
         self
     }
-    /// Sets `status`.
+    /// Sets `status`
     pub fn status(mut self, status: i32) -> Self {
         self.status = Some(status);
         self
     }
-    /// Sets `sub_status`.
+    /// Sets `sub_status`
     pub fn sub_status(mut self, sub_status: i32) -> Self {
         self.sub_status = Some(sub_status);
         self
     }
-    /// Sets `update_end_time`.
+    /// Sets `update_end_time`
     pub fn update_end_time(mut self, update_end_time: i64) -> Self {
         self.update_end_time = Some(update_end_time);
         self
     }
-    /// Sets `update_start_time`.
+    /// Sets `update_start_time`
     pub fn update_start_time(mut self, update_start_time: i64) -> Self {
         self.update_start_time = Some(update_start_time);
         self

@@ -26,12 +26,12 @@ impl SupplyChainSupplyProductQueryPriceRequest {
             sku_id: Default::default(),
         }
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `sku_id`.
+    /// Sets `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
         self.sku_id = Some(sku_id.into());
         self

@@ -41,17 +41,17 @@ impl SupplyChainUpdateConsignRequest {
             old_tracking_no: Default::default(),
         }
     }
-    /// Sets `new_ship_cnt`.
+    /// Sets `new_ship_cnt`
     pub fn new_ship_cnt(mut self, new_ship_cnt: i32) -> Self {
         self.new_ship_cnt = Some(new_ship_cnt);
         self
     }
-    /// Sets `old_tms_code`.
+    /// Sets `old_tms_code`
     pub fn old_tms_code(mut self, old_tms_code: impl Into<String>) -> Self {
         self.old_tms_code = Some(old_tms_code.into());
         self
     }
-    /// Sets `old_tracking_no`.
+    /// Sets `old_tracking_no`
     pub fn old_tracking_no(mut self, old_tracking_no: impl Into<String>) -> Self {
         self.old_tracking_no = Some(old_tracking_no.into());
         self

@@ -63,17 +63,17 @@ impl WarehouseAddr {
             addr_id4: Default::default(),
         }
     }
-    /// Sets `addr_id2`.
+    /// Sets `addr_id2`
     pub fn addr_id2(mut self, addr_id2: i64) -> Self {
         self.addr_id2 = Some(addr_id2);
         self
     }
-    /// Sets `addr_id3`.
+    /// Sets `addr_id3`
     pub fn addr_id3(mut self, addr_id3: i64) -> Self {
         self.addr_id3 = Some(addr_id3);
         self
     }
-    /// Sets `addr_id4`.
+    /// Sets `addr_id4`
     pub fn addr_id4(mut self, addr_id4: i64) -> Self {
         self.addr_id4 = Some(addr_id4);
         self

@@ -35,27 +35,27 @@ impl SupplyChainWarehouseListRequest {
             warehouse_name: Default::default(),
         }
     }
-    /// Sets `out_warehouse_id`.
+    /// Sets `out_warehouse_id`
     pub fn out_warehouse_id(mut self, out_warehouse_id: impl Into<String>) -> Self {
         self.out_warehouse_id = Some(out_warehouse_id.into());
         self
     }
-    /// Sets `out_warehouse_ids`.
+    /// Sets `out_warehouse_ids`
     pub fn out_warehouse_ids(mut self, out_warehouse_ids: Vec<String>) -> Self {
         self.out_warehouse_ids = out_warehouse_ids;
         self
     }
-    /// Sets `page`.
+    /// Sets `page`
     pub fn page(mut self, page: i64) -> Self {
         self.page = Some(page);
         self
     }
-    /// Sets `size`.
+    /// Sets `size`
     pub fn size(mut self, size: i64) -> Self {
         self.size = Some(size);
         self
     }
-    /// Sets `warehouse_name`.
+    /// Sets `warehouse_name`
     pub fn warehouse_name(mut self, warehouse_name: impl Into<String>) -> Self {
         self.warehouse_name = Some(warehouse_name.into());
         self

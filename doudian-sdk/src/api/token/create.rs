@@ -59,27 +59,35 @@ impl TokenCreateRequest {
             test_shop: Default::default(),
         }
     }
-    /// Sets `auth_id`.
+    /// Sets The id of a subject that is not a shop (a cloud warehouse, a logistics provider...), together with `auth_subject_type`.
+    ///
+    /// `auth_id`. Example: `112334`
     pub fn auth_id(mut self, auth_id: impl Into<String>) -> Self {
         self.auth_id = Some(auth_id.into());
         self
     }
-    /// Sets `auth_subject_type`.
+    /// Sets The kind of subject named by `auth_id`: `YunCang`, `WuLiuShang`, `WLGongYingShang`, `MiniApp`, `MCN`, `DouKe` or `Colonel`.
+    ///
+    /// `auth_subject_type`. Example: `WuLiuShang`
     pub fn auth_subject_type(mut self, auth_subject_type: impl Into<String>) -> Self {
         self.auth_subject_type = Some(auth_subject_type.into());
         self
     }
-    /// Sets `code`.
+    /// Sets The authorization code from the merchant's consent redirect (tool apps only; empty for self-use apps). It can be exchanged once.
+    ///
+    /// `code` (sensitive: redacted in `Debug`). Example: `82bdc687-eff1-4f63-8444-0b43086c25fd`
     pub fn code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
         self
     }
-    /// Sets `shop_id`.
+    /// Sets The shop a self-use app acts for.
+    ///
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a string. Example: `17239`
     pub fn shop_id(mut self, shop_id: impl Into<crate::ids::ShopId>) -> Self {
         self.shop_id = Some(shop_id.into());
         self
     }
-    /// Sets `test_shop`.
+    /// Sets `test_shop`. Example: `2`
     pub fn test_shop(mut self, test_shop: impl Into<String>) -> Self {
         self.test_shop = Some(test_shop.into());
         self

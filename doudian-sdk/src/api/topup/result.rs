@@ -51,17 +51,17 @@ impl TopupResultRequest {
             url_type: Default::default(),
         }
     }
-    /// Sets `err_code`.
+    /// Sets `err_code`. Example: `1003`
     pub fn err_code(mut self, err_code: impl Into<String>) -> Self {
         self.err_code = Some(err_code.into());
         self
     }
-    /// Sets `err_desc`.
+    /// Sets `err_desc`. Example: `参数校验失败`
     pub fn err_desc(mut self, err_desc: impl Into<String>) -> Self {
         self.err_desc = Some(err_desc.into());
         self
     }
-    /// Sets `topup_failure_reason_code`.
+    /// Sets `topup_failure_reason_code`. Example: `10001`
     pub fn topup_failure_reason_code(
         mut self,
         topup_failure_reason_code: impl Into<String>,
@@ -69,12 +69,12 @@ impl TopupResultRequest {
         self.topup_failure_reason_code = Some(topup_failure_reason_code.into());
         self
     }
-    /// Sets `url`.
+    /// Sets `url`. Example: `https://xxxx.com`
     pub fn url(mut self, url: impl Into<String>) -> Self {
         self.url = Some(url.into());
         self
     }
-    /// Sets `url_type`.
+    /// Sets `url_type`. Example: `normal`
     pub fn url_type(mut self, url_type: impl Into<String>) -> Self {
         self.url_type = Some(url_type.into());
         self

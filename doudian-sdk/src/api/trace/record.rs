@@ -42,17 +42,17 @@ impl TraceRecordRequest {
             warehouse_code: Default::default(),
         }
     }
-    /// Sets `ext_info`.
+    /// Sets `ext_info`
     pub fn ext_info(mut self, ext_info: ExtInfo) -> Self {
         self.ext_info = Some(ext_info);
         self
     }
-    /// Sets `product_list`.
+    /// Sets `product_list`
     pub fn product_list(mut self, product_list: Vec<Product>) -> Self {
         self.product_list = product_list;
         self
     }
-    /// Sets `warehouse_code`.
+    /// Sets `warehouse_code`
     pub fn warehouse_code(mut self, warehouse_code: impl Into<String>) -> Self {
         self.warehouse_code = Some(warehouse_code.into());
         self

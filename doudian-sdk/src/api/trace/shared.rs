@@ -25,22 +25,22 @@ impl ExtInfo {
             remark: Default::default(),
         }
     }
-    /// Sets `out_customer_id`.
+    /// Sets `out_customer_id`
     pub fn out_customer_id(mut self, out_customer_id: impl Into<String>) -> Self {
         self.out_customer_id = Some(out_customer_id.into());
         self
     }
-    /// Sets `out_operator`.
+    /// Sets `out_operator`
     pub fn out_operator(mut self, out_operator: impl Into<String>) -> Self {
         self.out_operator = Some(out_operator.into());
         self
     }
-    /// Sets `out_wms_app`.
+    /// Sets `out_wms_app`
     pub fn out_wms_app(mut self, out_wms_app: impl Into<String>) -> Self {
         self.out_wms_app = Some(out_wms_app.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
@@ -66,7 +66,7 @@ impl Product {
             sub_product_info_list: Default::default(),
         }
     }
-    /// Sets `sub_product_info_list`.
+    /// Sets `sub_product_info_list`
     pub fn sub_product_info_list(
         mut self,
         sub_product_info_list: Vec<SubProductInfo>,

@@ -68,12 +68,12 @@ impl Coordinate {
             geo_hash: Default::default(),
         }
     }
-    /// Sets `expire_time`.
+    /// Sets `expire_time`
     pub fn expire_time(mut self, expire_time: i64) -> Self {
         self.expire_time = Some(expire_time);
         self
     }
-    /// Sets `geo_hash`.
+    /// Sets `geo_hash`
     pub fn geo_hash(mut self, geo_hash: impl Into<String>) -> Self {
         self.geo_hash = Some(geo_hash.into());
         self
@@ -226,17 +226,17 @@ impl ShippingAddress {
             town_id: Default::default(),
         }
     }
-    /// Sets `coordinate`.
+    /// Sets `coordinate`
     pub fn coordinate(mut self, coordinate: Coordinate) -> Self {
         self.coordinate = Some(coordinate);
         self
     }
-    /// Sets `street_id`.
+    /// Sets `street_id`
     pub fn street_id(mut self, street_id: impl Into<String>) -> Self {
         self.street_id = Some(street_id.into());
         self
     }
-    /// Sets `town_id`.
+    /// Sets `town_id`
     pub fn town_id(mut self, town_id: impl Into<String>) -> Self {
         self.town_id = Some(town_id.into());
         self

@@ -26,7 +26,7 @@ impl TradeCreateTradeLimitTemplateRequest {
             store_id: Default::default(),
         }
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self
@@ -66,22 +66,22 @@ impl TimePeriod {
             start_time: Default::default(),
         }
     }
-    /// Sets `end_time`.
+    /// Sets `end_time`
     pub fn end_time(mut self, end_time: i64) -> Self {
         self.end_time = Some(end_time);
         self
     }
-    /// Sets `limit_period`.
+    /// Sets `limit_period`
     pub fn limit_period(mut self, limit_period: i64) -> Self {
         self.limit_period = Some(limit_period);
         self
     }
-    /// Sets `limit_period_end_time`.
+    /// Sets `limit_period_end_time`
     pub fn limit_period_end_time(mut self, limit_period_end_time: i64) -> Self {
         self.limit_period_end_time = Some(limit_period_end_time);
         self
     }
-    /// Sets `start_time`.
+    /// Sets `start_time`
     pub fn start_time(mut self, start_time: i64) -> Self {
         self.start_time = Some(start_time);
         self
@@ -121,12 +121,12 @@ impl TradeLimitRuleRequest {
             trade_limit_resource_object: Default::default(),
         }
     }
-    /// Sets `time_period`.
+    /// Sets `time_period`
     pub fn time_period(mut self, time_period: TimePeriod) -> Self {
         self.time_period = Some(time_period);
         self
     }
-    /// Sets `trade_limit_resource_object`.
+    /// Sets `trade_limit_resource_object`
     pub fn trade_limit_resource_object(
         mut self,
         trade_limit_resource_object: TradeLimitResourceObject,

@@ -37,7 +37,7 @@ impl TradeLimitResourceObject {
             trade_limit_resource_id_list: Default::default(),
         }
     }
-    /// Sets `trade_limit_resource_id_list`.
+    /// Sets `trade_limit_resource_id_list`
     pub fn trade_limit_resource_id_list(
         mut self,
         trade_limit_resource_id_list: Vec<String>,

@@ -25,12 +25,12 @@ impl TradeTopSearchQueryPredictRequest {
             image: Default::default(),
         }
     }
-    /// Sets `category_id`.
+    /// Sets `category_id`
     pub fn category_id(mut self, category_id: i64) -> Self {
         self.category_id = Some(category_id);
         self
     }
-    /// Sets `image`.
+    /// Sets `image`
     pub fn image(mut self, image: Image) -> Self {
         self.image = Some(image);
         self
@@ -61,7 +61,7 @@ impl Image {
             image_url: Default::default(),
         }
     }
-    /// Sets `image_url`.
+    /// Sets `image_url`
     pub fn image_url(mut self, image_url: impl Into<String>) -> Self {
         self.image_url = Some(image_url.into());
         self

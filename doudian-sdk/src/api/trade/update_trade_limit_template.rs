@@ -58,7 +58,7 @@ impl TimePeriod {
             time_period_fixed: Default::default(),
         }
     }
-    /// Sets `time_period_fixed`.
+    /// Sets `time_period_fixed`
     pub fn time_period_fixed(mut self, time_period_fixed: TimePeriodFixed) -> Self {
         self.time_period_fixed = Some(time_period_fixed);
         self
@@ -113,12 +113,12 @@ impl TradeLimitRuleRequest {
             trade_limit_resource_object: Default::default(),
         }
     }
-    /// Sets `time_period`.
+    /// Sets `time_period`
     pub fn time_period(mut self, time_period: TimePeriod) -> Self {
         self.time_period = Some(time_period);
         self
     }
-    /// Sets `trade_limit_resource_object`.
+    /// Sets `trade_limit_resource_object`
     pub fn trade_limit_resource_object(
         mut self,
         trade_limit_resource_object: TradeLimitResourceObject,

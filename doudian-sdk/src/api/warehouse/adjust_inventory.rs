@@ -37,22 +37,22 @@ impl WarehouseAdjustInventoryRequest {
             warehouse_code: Default::default(),
         }
     }
-    /// Sets `adjust_reason`.
+    /// Sets `adjust_reason`
     pub fn adjust_reason(mut self, adjust_reason: impl Into<String>) -> Self {
         self.adjust_reason = Some(adjust_reason.into());
         self
     }
-    /// Sets `adjust_time`.
+    /// Sets `adjust_time`
     pub fn adjust_time(mut self, adjust_time: i64) -> Self {
         self.adjust_time = Some(adjust_time);
         self
     }
-    /// Sets `details`.
+    /// Sets `details`
     pub fn details(mut self, details: Vec<Detail>) -> Self {
         self.details = details;
         self
     }
-    /// Sets `inventory_adjust_no`.
+    /// Sets `inventory_adjust_no`
     pub fn inventory_adjust_no(
         mut self,
         inventory_adjust_no: impl Into<String>,
@@ -60,12 +60,12 @@ impl WarehouseAdjustInventoryRequest {
         self.inventory_adjust_no = Some(inventory_adjust_no.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `warehouse_code`.
+    /// Sets `warehouse_code`
     pub fn warehouse_code(mut self, warehouse_code: impl Into<String>) -> Self {
         self.warehouse_code = Some(warehouse_code.into());
         self
@@ -116,37 +116,37 @@ impl Adjust {
             product_date: Default::default(),
         }
     }
-    /// Sets `adjust_qty`.
+    /// Sets `adjust_qty`
     pub fn adjust_qty(mut self, adjust_qty: i32) -> Self {
         self.adjust_qty = Some(adjust_qty);
         self
     }
-    /// Sets `adjust_type`.
+    /// Sets `adjust_type`
     pub fn adjust_type(mut self, adjust_type: i32) -> Self {
         self.adjust_type = Some(adjust_type);
         self
     }
-    /// Sets `batch_no`.
+    /// Sets `batch_no`
     pub fn batch_no(mut self, batch_no: impl Into<String>) -> Self {
         self.batch_no = Some(batch_no.into());
         self
     }
-    /// Sets `expire_date`.
+    /// Sets `expire_date`
     pub fn expire_date(mut self, expire_date: i64) -> Self {
         self.expire_date = Some(expire_date);
         self
     }
-    /// Sets `inventory_status`.
+    /// Sets `inventory_status`
     pub fn inventory_status(mut self, inventory_status: i32) -> Self {
         self.inventory_status = Some(inventory_status);
         self
     }
-    /// Sets `inventory_type`.
+    /// Sets `inventory_type`
     pub fn inventory_type(mut self, inventory_type: i32) -> Self {
         self.inventory_type = Some(inventory_type);
         self
     }
-    /// Sets `product_date`.
+    /// Sets `product_date`
     pub fn product_date(mut self, product_date: i64) -> Self {
         self.product_date = Some(product_date);
         self
@@ -184,37 +184,37 @@ impl Detail {
             shop_id: Default::default(),
         }
     }
-    /// Sets `adjust_list`.
+    /// Sets `adjust_list`
     pub fn adjust_list(mut self, adjust_list: Vec<Adjust>) -> Self {
         self.adjust_list = adjust_list;
         self
     }
-    /// Sets `cargo_code`.
+    /// Sets `cargo_code`
     pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
         self.cargo_code = Some(cargo_code.into());
         self
     }
-    /// Sets `erp_sku_id`.
+    /// Sets `erp_sku_id`
     pub fn erp_sku_id(mut self, erp_sku_id: impl Into<String>) -> Self {
         self.erp_sku_id = Some(erp_sku_id.into());
         self
     }
-    /// Sets `line_no`.
+    /// Sets `line_no`
     pub fn line_no(mut self, line_no: impl Into<String>) -> Self {
         self.line_no = Some(line_no.into());
         self
     }
-    /// Sets `owner_id`.
+    /// Sets `owner_id`
     pub fn owner_id(mut self, owner_id: impl Into<String>) -> Self {
         self.owner_id = Some(owner_id.into());
         self
     }
-    /// Sets `owner_name`.
+    /// Sets `owner_name`
     pub fn owner_name(mut self, owner_name: impl Into<String>) -> Self {
         self.owner_name = Some(owner_name.into());
         self
     }
-    /// Sets `shop_id`.
+    /// Sets `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     pub fn shop_id(mut self, shop_id: impl Into<crate::ids::ShopId>) -> Self {
         self.shop_id = Some(shop_id.into());
         self

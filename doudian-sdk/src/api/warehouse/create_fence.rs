@@ -62,22 +62,22 @@ impl FenceInfo {
             polygon_new: Default::default(),
         }
     }
-    /// Sets `circular`.
+    /// Sets `circular`
     pub fn circular(mut self, circular: Circular) -> Self {
         self.circular = Some(circular);
         self
     }
-    /// Sets `multi_polygons`.
+    /// Sets `multi_polygons`
     pub fn multi_polygons(mut self, multi_polygons: Vec<MultiPolygon>) -> Self {
         self.multi_polygons = multi_polygons;
         self
     }
-    /// Sets `polygon`.
+    /// Sets `polygon`
     pub fn polygon(mut self, polygon: Polygon) -> Self {
         self.polygon = Some(polygon);
         self
     }
-    /// Sets `polygon_new`.
+    /// Sets `polygon_new`
     pub fn polygon_new(mut self, polygon_new: PolygonNew) -> Self {
         self.polygon_new = Some(polygon_new);
         self
@@ -97,7 +97,7 @@ impl Inner {
             vertices: Default::default(),
         }
     }
-    /// Sets `vertices`.
+    /// Sets `vertices`
     pub fn vertices(mut self, vertices: Vec<InnerVertice>) -> Self {
         self.vertices = vertices;
         self
@@ -120,7 +120,7 @@ impl MultiPolygon {
             inner: Default::default(),
         }
     }
-    /// Sets `inner`.
+    /// Sets `inner`
     pub fn inner(mut self, inner: Vec<Inner>) -> Self {
         self.inner = inner;
         self
@@ -156,7 +156,7 @@ impl PolygonNew {
             inner: Default::default(),
         }
     }
-    /// Sets `inner`.
+    /// Sets `inner`
     pub fn inner(mut self, inner: Vec<Inner>) -> Self {
         self.inner = inner;
         self

@@ -100,7 +100,7 @@ impl WarehouseLocation {
             address_id4: Default::default(),
         }
     }
-    /// Sets `address_id4`.
+    /// Sets `address_id4`
     pub fn address_id4(mut self, address_id4: i64) -> Self {
         self.address_id4 = Some(address_id4);
         self

@@ -25,12 +25,12 @@ impl WarehouseDelFenceRequest {
             out_fence_id: Default::default(),
         }
     }
-    /// Sets `fence_id`.
+    /// Sets `fence_id`
     pub fn fence_id(mut self, fence_id: i64) -> Self {
         self.fence_id = Some(fence_id);
         self
     }
-    /// Sets `out_fence_id`.
+    /// Sets `out_fence_id`
     pub fn out_fence_id(mut self, out_fence_id: impl Into<String>) -> Self {
         self.out_fence_id = Some(out_fence_id.into());
         self

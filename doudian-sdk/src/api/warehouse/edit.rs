@@ -57,37 +57,37 @@ impl WarehouseEditRequest {
             name: Default::default(),
         }
     }
-    /// Sets `address_detail`.
+    /// Sets `address_detail` (sensitive: redacted in `Debug`)
     pub fn address_detail(mut self, address_detail: impl Into<String>) -> Self {
         self.address_detail = Some(address_detail.into());
         self
     }
-    /// Sets `address_id1`.
+    /// Sets `address_id1`
     pub fn address_id1(mut self, address_id1: i64) -> Self {
         self.address_id1 = Some(address_id1);
         self
     }
-    /// Sets `address_id2`.
+    /// Sets `address_id2`
     pub fn address_id2(mut self, address_id2: i64) -> Self {
         self.address_id2 = Some(address_id2);
         self
     }
-    /// Sets `address_id3`.
+    /// Sets `address_id3`
     pub fn address_id3(mut self, address_id3: i64) -> Self {
         self.address_id3 = Some(address_id3);
         self
     }
-    /// Sets `address_id4`.
+    /// Sets `address_id4`
     pub fn address_id4(mut self, address_id4: i64) -> Self {
         self.address_id4 = Some(address_id4);
         self
     }
-    /// Sets `intro`.
+    /// Sets `intro`
     pub fn intro(mut self, intro: impl Into<String>) -> Self {
         self.intro = Some(intro.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self

@@ -22,7 +22,7 @@ impl WarehouseGetFencesRequest {
             out_fence_id_list: Default::default(),
         }
     }
-    /// Sets `out_fence_id_list`.
+    /// Sets `out_fence_id_list`
     pub fn out_fence_id_list(mut self, out_fence_id_list: Vec<String>) -> Self {
         self.out_fence_id_list = out_fence_id_list;
         self

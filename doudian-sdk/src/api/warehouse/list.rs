@@ -52,32 +52,38 @@ impl WarehouseListRequest {
             warehouse_name: Default::default(),
         }
     }
-    /// Sets `addr`.
+    /// Sets `addr`. Example: `-`
     pub fn addr(mut self, addr: Addr) -> Self {
         self.addr = Some(addr);
         self
     }
-    /// Sets `order_by`.
+    /// Sets `order_by`. Example: `-`
     pub fn order_by(mut self, order_by: impl Into<String>) -> Self {
         self.order_by = Some(order_by.into());
         self
     }
-    /// Sets `out_warehouse_id`.
+    /// Sets Only the warehouse with this merchant id.
+    ///
+    /// `out_warehouse_id`. Example: `abc`
     pub fn out_warehouse_id(mut self, out_warehouse_id: impl Into<String>) -> Self {
         self.out_warehouse_id = Some(out_warehouse_id.into());
         self
     }
-    /// Sets `out_warehouse_ids`.
+    /// Sets Only the warehouses with these merchant ids.
+    ///
+    /// `out_warehouse_ids`. Example: `[1596011622, 1596011760]`
     pub fn out_warehouse_ids(mut self, out_warehouse_ids: Vec<String>) -> Self {
         self.out_warehouse_ids = out_warehouse_ids;
         self
     }
-    /// Sets `rank`.
+    /// Sets `rank`. Example: `desc`
     pub fn rank(mut self, rank: impl Into<String>) -> Self {
         self.rank = Some(rank.into());
         self
     }
-    /// Sets `warehouse_name`.
+    /// Sets Only warehouses with this name.
+    ///
+    /// `warehouse_name`. Example: `仓名称示例`
     pub fn warehouse_name(mut self, warehouse_name: impl Into<String>) -> Self {
         self.warehouse_name = Some(warehouse_name.into());
         self

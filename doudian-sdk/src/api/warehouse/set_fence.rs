@@ -23,7 +23,7 @@ impl WarehouseSetFenceRequest {
             fence_info: Default::default(),
         }
     }
-    /// Sets `fence_info`.
+    /// Sets `fence_info`
     pub fn fence_info(mut self, fence_info: FenceInfo) -> Self {
         self.fence_info = Some(fence_info);
         self
@@ -69,27 +69,27 @@ impl FenceInfo {
             polygons: Default::default(),
         }
     }
-    /// Sets `circular`.
+    /// Sets `circular`
     pub fn circular(mut self, circular: Circular) -> Self {
         self.circular = Some(circular);
         self
     }
-    /// Sets `multi_polygons`.
+    /// Sets `multi_polygons`
     pub fn multi_polygons(mut self, multi_polygons: Vec<MultiPolygon>) -> Self {
         self.multi_polygons = multi_polygons;
         self
     }
-    /// Sets `polygon`.
+    /// Sets `polygon`
     pub fn polygon(mut self, polygon: Polygon) -> Self {
         self.polygon = Some(polygon);
         self
     }
-    /// Sets `polygon_new`.
+    /// Sets `polygon_new`
     pub fn polygon_new(mut self, polygon_new: PolygonNew) -> Self {
         self.polygon_new = Some(polygon_new);
         self
     }
-    /// Sets `polygons`.
+    /// Sets `polygons`
     pub fn polygons(mut self, polygons: Vec<FenceInfoPolygon>) -> Self {
         self.polygons = polygons;
         self
@@ -138,7 +138,7 @@ impl MultiPolygon {
             inner: Default::default(),
         }
     }
-    /// Sets `inner`.
+    /// Sets `inner`
     pub fn inner(mut self, inner: Vec<Inner>) -> Self {
         self.inner = inner;
         self
@@ -174,12 +174,12 @@ impl OuterVertice {
             longitude: Default::default(),
         }
     }
-    /// Sets `latitude`.
+    /// Sets `latitude`
     pub fn latitude(mut self, latitude: f64) -> Self {
         self.latitude = Some(latitude);
         self
     }
-    /// Sets `longitude`.
+    /// Sets `longitude`
     pub fn longitude(mut self, longitude: f64) -> Self {
         self.longitude = Some(longitude);
         self
@@ -202,7 +202,7 @@ impl PolygonNew {
             inner: Default::default(),
         }
     }
-    /// Sets `inner`.
+    /// Sets `inner`
     pub fn inner(mut self, inner: Vec<Inner>) -> Self {
         self.inner = inner;
         self
@@ -225,12 +225,12 @@ impl PolygonVertice {
             longitude: Default::default(),
         }
     }
-    /// Sets `latitude`.
+    /// Sets `latitude`
     pub fn latitude(mut self, latitude: f64) -> Self {
         self.latitude = Some(latitude);
         self
     }
-    /// Sets `longitude`.
+    /// Sets `longitude`
     pub fn longitude(mut self, longitude: f64) -> Self {
         self.longitude = Some(longitude);
         self

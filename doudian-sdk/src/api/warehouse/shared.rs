@@ -25,17 +25,17 @@ impl Addr {
             addr_id4: Default::default(),
         }
     }
-    /// Sets `addr_id2`.
+    /// Sets `addr_id2`
     pub fn addr_id2(mut self, addr_id2: i64) -> Self {
         self.addr_id2 = Some(addr_id2);
         self
     }
-    /// Sets `addr_id3`.
+    /// Sets `addr_id3`
     pub fn addr_id3(mut self, addr_id3: i64) -> Self {
         self.addr_id3 = Some(addr_id3);
         self
     }
-    /// Sets `addr_id4`.
+    /// Sets `addr_id4`
     pub fn addr_id4(mut self, addr_id4: i64) -> Self {
         self.addr_id4 = Some(addr_id4);
         self
@@ -88,12 +88,12 @@ impl InnerVertice {
             longitude: Default::default(),
         }
     }
-    /// Sets `latitude`.
+    /// Sets `latitude`
     pub fn latitude(mut self, latitude: f64) -> Self {
         self.latitude = Some(latitude);
         self
     }
-    /// Sets `longitude`.
+    /// Sets `longitude`
     pub fn longitude(mut self, longitude: f64) -> Self {
         self.longitude = Some(longitude);
         self

@@ -45,17 +45,17 @@ impl WmsDeliveryInfoNotifyRequest {
             timestamp: Default::default(),
         }
     }
-    /// Sets `operator_remark`.
+    /// Sets `operator_remark`
     pub fn operator_remark(mut self, operator_remark: impl Into<String>) -> Self {
         self.operator_remark = Some(operator_remark.into());
         self
     }
-    /// Sets `operator_user`.
+    /// Sets `operator_user`
     pub fn operator_user(mut self, operator_user: impl Into<String>) -> Self {
         self.operator_user = Some(operator_user.into());
         self
     }
-    /// Sets `timestamp`.
+    /// Sets `timestamp`
     pub fn timestamp(mut self, timestamp: impl Into<String>) -> Self {
         self.timestamp = Some(timestamp.into());
         self

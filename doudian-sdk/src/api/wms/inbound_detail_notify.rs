@@ -64,17 +64,17 @@ impl WmsInboundDetailNotifyRequest {
             warehouse_no: Default::default(),
         }
     }
-    /// Sets `box_list`.
+    /// Sets `box_list`
     pub fn box_list(mut self, box_list: Vec<InboundDetailNotifyBox>) -> Self {
         self.box_list = box_list;
         self
     }
-    /// Sets `sub_type`.
+    /// Sets `sub_type`
     pub fn sub_type(mut self, sub_type: i32) -> Self {
         self.sub_type = Some(sub_type);
         self
     }
-    /// Sets `warehouse_no`.
+    /// Sets `warehouse_no`
     pub fn warehouse_no(mut self, warehouse_no: impl Into<String>) -> Self {
         self.warehouse_no = Some(warehouse_no.into());
         self
@@ -114,27 +114,27 @@ impl Batch {
             quantity: Default::default(),
         }
     }
-    /// Sets `batch_no`.
+    /// Sets `batch_no`
     pub fn batch_no(mut self, batch_no: impl Into<String>) -> Self {
         self.batch_no = Some(batch_no.into());
         self
     }
-    /// Sets `expiration_date`.
+    /// Sets `expiration_date`
     pub fn expiration_date(mut self, expiration_date: impl Into<String>) -> Self {
         self.expiration_date = Some(expiration_date.into());
         self
     }
-    /// Sets `origin_area`.
+    /// Sets `origin_area`
     pub fn origin_area(mut self, origin_area: impl Into<String>) -> Self {
         self.origin_area = Some(origin_area.into());
         self
     }
-    /// Sets `production_date`.
+    /// Sets `production_date`
     pub fn production_date(mut self, production_date: impl Into<String>) -> Self {
         self.production_date = Some(production_date.into());
         self
     }
-    /// Sets `quantity`.
+    /// Sets `quantity`
     pub fn quantity(mut self, quantity: i32) -> Self {
         self.quantity = Some(quantity);
         self
@@ -166,27 +166,27 @@ impl InboundDetailNotifyBox {
             sku_no: Default::default(),
         }
     }
-    /// Sets `box_id`.
+    /// Sets `box_id`
     pub fn box_id(mut self, box_id: impl Into<String>) -> Self {
         self.box_id = Some(box_id.into());
         self
     }
-    /// Sets `data_code`.
+    /// Sets `data_code`
     pub fn data_code(mut self, data_code: impl Into<String>) -> Self {
         self.data_code = Some(data_code.into());
         self
     }
-    /// Sets `origin_area`.
+    /// Sets `origin_area`
     pub fn origin_area(mut self, origin_area: impl Into<String>) -> Self {
         self.origin_area = Some(origin_area.into());
         self
     }
-    /// Sets `quantity`.
+    /// Sets `quantity`
     pub fn quantity(mut self, quantity: i32) -> Self {
         self.quantity = Some(quantity);
         self
     }
-    /// Sets `sku_no`.
+    /// Sets `sku_no`
     pub fn sku_no(mut self, sku_no: impl Into<String>) -> Self {
         self.sku_no = Some(sku_no.into());
         self
@@ -224,27 +224,27 @@ impl Sku {
             sn_list: Default::default(),
         }
     }
-    /// Sets `batchs`.
+    /// Sets `batchs`
     pub fn batchs(mut self, batchs: Vec<Batch>) -> Self {
         self.batchs = batchs;
         self
     }
-    /// Sets `line_no`.
+    /// Sets `line_no`
     pub fn line_no(mut self, line_no: i32) -> Self {
         self.line_no = Some(line_no);
         self
     }
-    /// Sets `quality_level`.
+    /// Sets `quality_level`
     pub fn quality_level(mut self, quality_level: i32) -> Self {
         self.quality_level = Some(quality_level);
         self
     }
-    /// Sets `sku_name`.
+    /// Sets `sku_name`
     pub fn sku_name(mut self, sku_name: impl Into<String>) -> Self {
         self.sku_name = Some(sku_name.into());
         self
     }
-    /// Sets `sn_list`.
+    /// Sets `sn_list`
     pub fn sn_list(mut self, sn_list: Vec<String>) -> Self {
         self.sn_list = sn_list;
         self

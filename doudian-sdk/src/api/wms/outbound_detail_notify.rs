@@ -67,22 +67,22 @@ impl WmsOutboundDetailNotifyRequest {
             sub_type: Default::default(),
         }
     }
-    /// Sets `box_list`.
+    /// Sets `box_list`
     pub fn box_list(mut self, box_list: Vec<OutboundDetailNotifyBox>) -> Self {
         self.box_list = box_list;
         self
     }
-    /// Sets `business_type`.
+    /// Sets `business_type`
     pub fn business_type(mut self, business_type: i32) -> Self {
         self.business_type = Some(business_type);
         self
     }
-    /// Sets `order_line_list`.
+    /// Sets `order_line_list`
     pub fn order_line_list(mut self, order_line_list: Vec<OrderLine>) -> Self {
         self.order_line_list = order_line_list;
         self
     }
-    /// Sets `sub_type`.
+    /// Sets `sub_type`
     pub fn sub_type(mut self, sub_type: i32) -> Self {
         self.sub_type = Some(sub_type);
         self
@@ -126,12 +126,12 @@ impl Batch {
             origin_area: Default::default(),
         }
     }
-    /// Sets `expiration_date`.
+    /// Sets `expiration_date`
     pub fn expiration_date(mut self, expiration_date: impl Into<String>) -> Self {
         self.expiration_date = Some(expiration_date.into());
         self
     }
-    /// Sets `origin_area`.
+    /// Sets `origin_area`
     pub fn origin_area(mut self, origin_area: impl Into<String>) -> Self {
         self.origin_area = Some(origin_area.into());
         self
@@ -172,17 +172,17 @@ impl Logistics {
             width: Default::default(),
         }
     }
-    /// Sets `height`.
+    /// Sets `height`
     pub fn height(mut self, height: f64) -> Self {
         self.height = Some(height);
         self
     }
-    /// Sets `length`.
+    /// Sets `length`
     pub fn length(mut self, length: f64) -> Self {
         self.length = Some(length);
         self
     }
-    /// Sets `logistics_company_no`.
+    /// Sets `logistics_company_no`
     pub fn logistics_company_no(
         mut self,
         logistics_company_no: impl Into<String>,
@@ -190,22 +190,22 @@ impl Logistics {
         self.logistics_company_no = Some(logistics_company_no.into());
         self
     }
-    /// Sets `logistics_service`.
+    /// Sets `logistics_service`
     pub fn logistics_service(mut self, logistics_service: impl Into<String>) -> Self {
         self.logistics_service = Some(logistics_service.into());
         self
     }
-    /// Sets `waybill_no`.
+    /// Sets `waybill_no`
     pub fn waybill_no(mut self, waybill_no: impl Into<String>) -> Self {
         self.waybill_no = Some(waybill_no.into());
         self
     }
-    /// Sets `weight`.
+    /// Sets `weight`
     pub fn weight(mut self, weight: f64) -> Self {
         self.weight = Some(weight);
         self
     }
-    /// Sets `width`.
+    /// Sets `width`
     pub fn width(mut self, width: f64) -> Self {
         self.width = Some(width);
         self
@@ -237,17 +237,17 @@ impl OrderLine {
             quality_level: Default::default(),
         }
     }
-    /// Sets `batchs`.
+    /// Sets `batchs`
     pub fn batchs(mut self, batchs: Vec<Batch>) -> Self {
         self.batchs = batchs;
         self
     }
-    /// Sets `line_no`.
+    /// Sets `line_no`
     pub fn line_no(mut self, line_no: i64) -> Self {
         self.line_no = Some(line_no);
         self
     }
-    /// Sets `quality_level`.
+    /// Sets `quality_level`
     pub fn quality_level(mut self, quality_level: i32) -> Self {
         self.quality_level = Some(quality_level);
         self
@@ -330,22 +330,22 @@ impl Sku {
             sn_list: Default::default(),
         }
     }
-    /// Sets `line_no`.
+    /// Sets `line_no`
     pub fn line_no(mut self, line_no: i32) -> Self {
         self.line_no = Some(line_no);
         self
     }
-    /// Sets `quality_level`.
+    /// Sets `quality_level`
     pub fn quality_level(mut self, quality_level: i32) -> Self {
         self.quality_level = Some(quality_level);
         self
     }
-    /// Sets `sku_name`.
+    /// Sets `sku_name`
     pub fn sku_name(mut self, sku_name: impl Into<String>) -> Self {
         self.sku_name = Some(sku_name.into());
         self
     }
-    /// Sets `sn_list`.
+    /// Sets `sn_list`
     pub fn sn_list(mut self, sn_list: Vec<String>) -> Self {
         self.sn_list = sn_list;
         self

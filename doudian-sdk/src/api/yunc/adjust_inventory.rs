@@ -58,7 +58,7 @@ impl YuncAdjustInventoryRequest {
             details: Default::default(),
         }
     }
-    /// Sets `details`.
+    /// Sets `details`
     pub fn details(mut self, details: Vec<Detail>) -> Self {
         self.details = details;
         self
@@ -137,62 +137,62 @@ impl Adjust {
             supplier_id: Default::default(),
         }
     }
-    /// Sets `batch_extend`.
+    /// Sets `batch_extend`
     pub fn batch_extend(mut self, batch_extend: impl Into<String>) -> Self {
         self.batch_extend = Some(batch_extend.into());
         self
     }
-    /// Sets `batch_no`.
+    /// Sets `batch_no`
     pub fn batch_no(mut self, batch_no: impl Into<String>) -> Self {
         self.batch_no = Some(batch_no.into());
         self
     }
-    /// Sets `expire_date`.
+    /// Sets `expire_date`
     pub fn expire_date(mut self, expire_date: i64) -> Self {
         self.expire_date = Some(expire_date);
         self
     }
-    /// Sets `lot_id`.
+    /// Sets `lot_id`
     pub fn lot_id(mut self, lot_id: impl Into<String>) -> Self {
         self.lot_id = Some(lot_id.into());
         self
     }
-    /// Sets `product_date`.
+    /// Sets `product_date`
     pub fn product_date(mut self, product_date: i64) -> Self {
         self.product_date = Some(product_date);
         self
     }
-    /// Sets `reason_code`.
+    /// Sets `reason_code`
     pub fn reason_code(mut self, reason_code: i64) -> Self {
         self.reason_code = Some(reason_code);
         self
     }
-    /// Sets `reason_files`.
+    /// Sets `reason_files`
     pub fn reason_files(mut self, reason_files: Vec<String>) -> Self {
         self.reason_files = reason_files;
         self
     }
-    /// Sets `reason_msg`.
+    /// Sets `reason_msg`
     pub fn reason_msg(mut self, reason_msg: impl Into<String>) -> Self {
         self.reason_msg = Some(reason_msg.into());
         self
     }
-    /// Sets `receipt_date`.
+    /// Sets `receipt_date`
     pub fn receipt_date(mut self, receipt_date: i64) -> Self {
         self.receipt_date = Some(receipt_date);
         self
     }
-    /// Sets `responsible_dept`.
+    /// Sets `responsible_dept`
     pub fn responsible_dept(mut self, responsible_dept: i64) -> Self {
         self.responsible_dept = Some(responsible_dept);
         self
     }
-    /// Sets `scm_inbound_order`.
+    /// Sets `scm_inbound_order`
     pub fn scm_inbound_order(mut self, scm_inbound_order: impl Into<String>) -> Self {
         self.scm_inbound_order = Some(scm_inbound_order.into());
         self
     }
-    /// Sets `supplier_id`.
+    /// Sets `supplier_id`
     pub fn supplier_id(mut self, supplier_id: impl Into<String>) -> Self {
         self.supplier_id = Some(supplier_id.into());
         self
@@ -235,17 +235,17 @@ impl Detail {
             shop_id: Default::default(),
         }
     }
-    /// Sets `erp_sku_id`.
+    /// Sets `erp_sku_id`
     pub fn erp_sku_id(mut self, erp_sku_id: impl Into<String>) -> Self {
         self.erp_sku_id = Some(erp_sku_id.into());
         self
     }
-    /// Sets `owner_name`.
+    /// Sets `owner_name`
     pub fn owner_name(mut self, owner_name: impl Into<String>) -> Self {
         self.owner_name = Some(owner_name.into());
         self
     }
-    /// Sets `shop_id`.
+    /// Sets `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     pub fn shop_id(mut self, shop_id: impl Into<crate::ids::ShopId>) -> Self {
         self.shop_id = Some(shop_id.into());
         self

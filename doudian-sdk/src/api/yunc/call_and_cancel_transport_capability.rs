@@ -81,12 +81,12 @@ impl YuncCallAndCancelTransportCapabilityRequest {
             sender_info: Default::default(),
         }
     }
-    /// Sets `receiver_info`.
+    /// Sets `receiver_info` (sensitive: redacted in `Debug`)
     pub fn receiver_info(mut self, receiver_info: ReceiverInfo) -> Self {
         self.receiver_info = Some(receiver_info);
         self
     }
-    /// Sets `sender_info`.
+    /// Sets `sender_info`
     pub fn sender_info(mut self, sender_info: SenderInfo) -> Self {
         self.sender_info = Some(sender_info);
         self
@@ -199,67 +199,67 @@ impl ReceiverInfo {
             tel_phone: Default::default(),
         }
     }
-    /// Sets `city`.
+    /// Sets `city`
     pub fn city(mut self, city: impl Into<String>) -> Self {
         self.city = Some(city.into());
         self
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `detail`.
+    /// Sets `detail` (sensitive: redacted in `Debug`)
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self
     }
-    /// Sets `district`.
+    /// Sets `district`
     pub fn district(mut self, district: impl Into<String>) -> Self {
         self.district = Some(district.into());
         self
     }
-    /// Sets `district_code`.
+    /// Sets `district_code`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name` (sensitive: redacted in `Debug`)
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `oaids`.
+    /// Sets `oaids`
     pub fn oaids(mut self, oaids: impl Into<String>) -> Self {
         self.oaids = Some(oaids.into());
         self
     }
-    /// Sets `province`.
+    /// Sets `province`
     pub fn province(mut self, province: impl Into<String>) -> Self {
         self.province = Some(province.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `street`.
+    /// Sets `street`
     pub fn street(mut self, street: impl Into<String>) -> Self {
         self.street = Some(street.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `tel_phone`.
+    /// Sets `tel_phone` (sensitive: redacted in `Debug`)
     pub fn tel_phone(mut self, tel_phone: impl Into<String>) -> Self {
         self.tel_phone = Some(tel_phone.into());
         self
@@ -334,67 +334,67 @@ impl SenderInfo {
             tel_phone: Default::default(),
         }
     }
-    /// Sets `city`.
+    /// Sets `city`
     pub fn city(mut self, city: impl Into<String>) -> Self {
         self.city = Some(city.into());
         self
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `detail`.
+    /// Sets `detail`
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self
     }
-    /// Sets `district`.
+    /// Sets `district`
     pub fn district(mut self, district: impl Into<String>) -> Self {
         self.district = Some(district.into());
         self
     }
-    /// Sets `district_code`.
+    /// Sets `district_code`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `oaids`.
+    /// Sets `oaids`
     pub fn oaids(mut self, oaids: impl Into<String>) -> Self {
         self.oaids = Some(oaids.into());
         self
     }
-    /// Sets `province`.
+    /// Sets `province`
     pub fn province(mut self, province: impl Into<String>) -> Self {
         self.province = Some(province.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `street`.
+    /// Sets `street`
     pub fn street(mut self, street: impl Into<String>) -> Self {
         self.street = Some(street.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `tel_phone`.
+    /// Sets `tel_phone` (sensitive: redacted in `Debug`)
     pub fn tel_phone(mut self, tel_phone: impl Into<String>) -> Self {
         self.tel_phone = Some(tel_phone.into());
         self

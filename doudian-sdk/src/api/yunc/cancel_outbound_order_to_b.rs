@@ -39,7 +39,7 @@ impl YuncCancelOutboundOrderToBRequest {
             owner_code: Default::default(),
         }
     }
-    /// Sets `owner_code`.
+    /// Sets `owner_code`
     pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
         self.owner_code = Some(owner_code.into());
         self

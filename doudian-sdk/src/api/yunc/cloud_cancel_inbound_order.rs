@@ -38,12 +38,12 @@ impl YuncCloudCancelInboundOrderRequest {
             shop_id: Default::default(),
         }
     }
-    /// Sets `owner_code`.
+    /// Sets `owner_code`
     pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
         self.owner_code = Some(owner_code.into());
         self
     }
-    /// Sets `shop_id`.
+    /// Sets `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     pub fn shop_id(mut self, shop_id: impl Into<crate::ids::ShopId>) -> Self {
         self.shop_id = Some(shop_id.into());
         self

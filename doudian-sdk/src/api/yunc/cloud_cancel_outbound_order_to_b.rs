@@ -43,12 +43,12 @@ impl YuncCloudCancelOutboundOrderToBRequest {
             owner_code: Default::default(),
         }
     }
-    /// Sets `cancel_details`.
+    /// Sets `cancel_details`
     pub fn cancel_details(mut self, cancel_details: Vec<CancelDetail>) -> Self {
         self.cancel_details = cancel_details;
         self
     }
-    /// Sets `owner_code`.
+    /// Sets `owner_code`
     pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
         self.owner_code = Some(owner_code.into());
         self

@@ -68,62 +68,62 @@ impl YuncCloudCreateInboundOrderRequest {
             trade_return_no: Default::default(),
         }
     }
-    /// Sets `biz_order_id`.
+    /// Sets `biz_order_id`
     pub fn biz_order_id(mut self, biz_order_id: impl Into<String>) -> Self {
         self.biz_order_id = Some(biz_order_id.into());
         self
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(mut self, extend: impl Into<String>) -> Self {
         self.extend = Some(extend.into());
         self
     }
-    /// Sets `owner_code`.
+    /// Sets `owner_code`
     pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
         self.owner_code = Some(owner_code.into());
         self
     }
-    /// Sets `r_express_name`.
+    /// Sets `r_express_name`
     pub fn r_express_name(mut self, r_express_name: impl Into<String>) -> Self {
         self.r_express_name = Some(r_express_name.into());
         self
     }
-    /// Sets `r_express_no`.
+    /// Sets `r_express_no`
     pub fn r_express_no(mut self, r_express_no: impl Into<String>) -> Self {
         self.r_express_no = Some(r_express_no.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `return_type`.
+    /// Sets `return_type`
     pub fn return_type(mut self, return_type: i32) -> Self {
         self.return_type = Some(return_type);
         self
     }
-    /// Sets `s_express_name`.
+    /// Sets `s_express_name`
     pub fn s_express_name(mut self, s_express_name: impl Into<String>) -> Self {
         self.s_express_name = Some(s_express_name.into());
         self
     }
-    /// Sets `s_express_no`.
+    /// Sets `s_express_no`
     pub fn s_express_no(mut self, s_express_no: impl Into<String>) -> Self {
         self.s_express_no = Some(s_express_no.into());
         self
     }
-    /// Sets `shop_id`.
+    /// Sets `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     pub fn shop_id(mut self, shop_id: impl Into<crate::ids::ShopId>) -> Self {
         self.shop_id = Some(shop_id.into());
         self
     }
-    /// Sets `shop_name`.
+    /// Sets `shop_name`
     pub fn shop_name(mut self, shop_name: impl Into<String>) -> Self {
         self.shop_name = Some(shop_name.into());
         self
     }
-    /// Sets `trade_return_no`.
+    /// Sets `trade_return_no`
     pub fn trade_return_no(mut self, trade_return_no: impl Into<String>) -> Self {
         self.trade_return_no = Some(trade_return_no.into());
         self
@@ -220,47 +220,47 @@ impl OrderDetail {
             sn_list: Default::default(),
         }
     }
-    /// Sets `batch_code`.
+    /// Sets `batch_code`
     pub fn batch_code(mut self, batch_code: impl Into<String>) -> Self {
         self.batch_code = Some(batch_code.into());
         self
     }
-    /// Sets `cargo_code`.
+    /// Sets `cargo_code`
     pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
         self.cargo_code = Some(cargo_code.into());
         self
     }
-    /// Sets `currency`.
+    /// Sets `currency`
     pub fn currency(mut self, currency: impl Into<String>) -> Self {
         self.currency = Some(currency.into());
         self
     }
-    /// Sets `erp_sku_id`.
+    /// Sets `erp_sku_id`
     pub fn erp_sku_id(mut self, erp_sku_id: impl Into<String>) -> Self {
         self.erp_sku_id = Some(erp_sku_id.into());
         self
     }
-    /// Sets `expire_date`.
+    /// Sets `expire_date`
     pub fn expire_date(mut self, expire_date: i64) -> Self {
         self.expire_date = Some(expire_date);
         self
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(mut self, extend: impl Into<String>) -> Self {
         self.extend = Some(extend.into());
         self
     }
-    /// Sets `product_date`.
+    /// Sets `product_date`
     pub fn product_date(mut self, product_date: i64) -> Self {
         self.product_date = Some(product_date);
         self
     }
-    /// Sets `purchase_price`.
+    /// Sets `purchase_price`
     pub fn purchase_price(mut self, purchase_price: impl Into<String>) -> Self {
         self.purchase_price = Some(purchase_price.into());
         self
     }
-    /// Sets `sn_list`.
+    /// Sets `sn_list`
     pub fn sn_list(mut self, sn_list: impl Into<String>) -> Self {
         self.sn_list = Some(sn_list.into());
         self

@@ -91,52 +91,52 @@ impl YuncCloudCreateInboundOrderToBRequest {
             supplier_name: Default::default(),
         }
     }
-    /// Sets `delivery_extend`.
+    /// Sets `delivery_extend`
     pub fn delivery_extend(mut self, delivery_extend: DeliveryExtend) -> Self {
         self.delivery_extend = Some(delivery_extend);
         self
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(mut self, extend: impl Into<String>) -> Self {
         self.extend = Some(extend.into());
         self
     }
-    /// Sets `late_arr_time`.
+    /// Sets `late_arr_time`
     pub fn late_arr_time(mut self, late_arr_time: impl Into<String>) -> Self {
         self.late_arr_time = Some(late_arr_time.into());
         self
     }
-    /// Sets `order_details`.
+    /// Sets `order_details`
     pub fn order_details(mut self, order_details: Vec<OrderDetail>) -> Self {
         self.order_details = order_details;
         self
     }
-    /// Sets `owner_code`.
+    /// Sets `owner_code`
     pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
         self.owner_code = Some(owner_code.into());
         self
     }
-    /// Sets `plan_arr_time`.
+    /// Sets `plan_arr_time`
     pub fn plan_arr_time(mut self, plan_arr_time: impl Into<String>) -> Self {
         self.plan_arr_time = Some(plan_arr_time.into());
         self
     }
-    /// Sets `related_orders`.
+    /// Sets `related_orders`
     pub fn related_orders(mut self, related_orders: impl Into<String>) -> Self {
         self.related_orders = Some(related_orders.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `supplier_code`.
+    /// Sets `supplier_code`
     pub fn supplier_code(mut self, supplier_code: impl Into<String>) -> Self {
         self.supplier_code = Some(supplier_code.into());
         self
     }
-    /// Sets `supplier_name`.
+    /// Sets `supplier_name`
     pub fn supplier_name(mut self, supplier_name: i32) -> Self {
         self.supplier_name = Some(supplier_name);
         self
@@ -173,17 +173,17 @@ impl BatchInfo {
             product_date: Default::default(),
         }
     }
-    /// Sets `batch_code`.
+    /// Sets `batch_code`
     pub fn batch_code(mut self, batch_code: impl Into<String>) -> Self {
         self.batch_code = Some(batch_code.into());
         self
     }
-    /// Sets `expire_date`.
+    /// Sets `expire_date`
     pub fn expire_date(mut self, expire_date: impl Into<String>) -> Self {
         self.expire_date = Some(expire_date.into());
         self
     }
-    /// Sets `product_date`.
+    /// Sets `product_date`
     pub fn product_date(mut self, product_date: impl Into<String>) -> Self {
         self.product_date = Some(product_date.into());
         self
@@ -226,27 +226,27 @@ impl DeliveryExtend {
             tracking_no: Default::default(),
         }
     }
-    /// Sets `logistics_code`.
+    /// Sets `logistics_code`
     pub fn logistics_code(mut self, logistics_code: impl Into<String>) -> Self {
         self.logistics_code = Some(logistics_code.into());
         self
     }
-    /// Sets `logistics_name`.
+    /// Sets `logistics_name`
     pub fn logistics_name(mut self, logistics_name: impl Into<String>) -> Self {
         self.logistics_name = Some(logistics_name.into());
         self
     }
-    /// Sets `receiver_info`.
+    /// Sets `receiver_info` (sensitive: redacted in `Debug`)
     pub fn receiver_info(mut self, receiver_info: ReceiverInfo) -> Self {
         self.receiver_info = Some(receiver_info);
         self
     }
-    /// Sets `sender_info`.
+    /// Sets `sender_info`
     pub fn sender_info(mut self, sender_info: SenderInfo) -> Self {
         self.sender_info = Some(sender_info);
         self
     }
-    /// Sets `tracking_no`.
+    /// Sets `tracking_no`
     pub fn tracking_no(mut self, tracking_no: impl Into<String>) -> Self {
         self.tracking_no = Some(tracking_no.into());
         self
@@ -326,37 +326,37 @@ impl OrderDetail {
             sn_list: Default::default(),
         }
     }
-    /// Sets `batch_info`.
+    /// Sets `batch_info`
     pub fn batch_info(mut self, batch_info: BatchInfo) -> Self {
         self.batch_info = Some(batch_info);
         self
     }
-    /// Sets `cargo_code`.
+    /// Sets `cargo_code`
     pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
         self.cargo_code = Some(cargo_code.into());
         self
     }
-    /// Sets `currency`.
+    /// Sets `currency`
     pub fn currency(mut self, currency: impl Into<String>) -> Self {
         self.currency = Some(currency.into());
         self
     }
-    /// Sets `erp_sku_id`.
+    /// Sets `erp_sku_id`
     pub fn erp_sku_id(mut self, erp_sku_id: impl Into<String>) -> Self {
         self.erp_sku_id = Some(erp_sku_id.into());
         self
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(mut self, extend: impl Into<String>) -> Self {
         self.extend = Some(extend.into());
         self
     }
-    /// Sets `purchase_price`.
+    /// Sets `purchase_price`
     pub fn purchase_price(mut self, purchase_price: i32) -> Self {
         self.purchase_price = Some(purchase_price);
         self
     }
-    /// Sets `sn_list`.
+    /// Sets `sn_list`
     pub fn sn_list(mut self, sn_list: impl Into<String>) -> Self {
         self.sn_list = Some(sn_list.into());
         self
@@ -427,62 +427,62 @@ impl ReceiverInfo {
             zip_code: Default::default(),
         }
     }
-    /// Sets `area_code`.
+    /// Sets `area_code`
     pub fn area_code(mut self, area_code: impl Into<String>) -> Self {
         self.area_code = Some(area_code.into());
         self
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `comapany`.
+    /// Sets `comapany`
     pub fn comapany(mut self, comapany: impl Into<String>) -> Self {
         self.comapany = Some(comapany.into());
         self
     }
-    /// Sets `country_code`.
+    /// Sets `country_code`
     pub fn country_code(mut self, country_code: impl Into<String>) -> Self {
         self.country_code = Some(country_code.into());
         self
     }
-    /// Sets `detail_address`.
+    /// Sets `detail_address` (sensitive: redacted in `Debug`)
     pub fn detail_address(mut self, detail_address: impl Into<String>) -> Self {
         self.detail_address = Some(detail_address.into());
         self
     }
-    /// Sets `email`.
+    /// Sets `email` (sensitive: redacted in `Debug`)
     pub fn email(mut self, email: impl Into<String>) -> Self {
         self.email = Some(email.into());
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name` (sensitive: redacted in `Debug`)
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `tel`.
+    /// Sets `tel` (sensitive: redacted in `Debug`)
     pub fn tel(mut self, tel: impl Into<String>) -> Self {
         self.tel = Some(tel.into());
         self
     }
-    /// Sets `town_code`.
+    /// Sets `town_code`
     pub fn town_code(mut self, town_code: impl Into<String>) -> Self {
         self.town_code = Some(town_code.into());
         self
     }
-    /// Sets `zip_code`.
+    /// Sets `zip_code`
     pub fn zip_code(mut self, zip_code: impl Into<String>) -> Self {
         self.zip_code = Some(zip_code.into());
         self
@@ -553,62 +553,62 @@ impl SenderInfo {
             zip_code: Default::default(),
         }
     }
-    /// Sets `area_code`.
+    /// Sets `area_code`
     pub fn area_code(mut self, area_code: impl Into<String>) -> Self {
         self.area_code = Some(area_code.into());
         self
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `company`.
+    /// Sets `company`
     pub fn company(mut self, company: impl Into<String>) -> Self {
         self.company = Some(company.into());
         self
     }
-    /// Sets `country_code`.
+    /// Sets `country_code`
     pub fn country_code(mut self, country_code: impl Into<String>) -> Self {
         self.country_code = Some(country_code.into());
         self
     }
-    /// Sets `detail_address`.
+    /// Sets `detail_address` (sensitive: redacted in `Debug`)
     pub fn detail_address(mut self, detail_address: impl Into<String>) -> Self {
         self.detail_address = Some(detail_address.into());
         self
     }
-    /// Sets `email`.
+    /// Sets `email` (sensitive: redacted in `Debug`)
     pub fn email(mut self, email: impl Into<String>) -> Self {
         self.email = Some(email.into());
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `tel`.
+    /// Sets `tel` (sensitive: redacted in `Debug`)
     pub fn tel(mut self, tel: impl Into<String>) -> Self {
         self.tel = Some(tel.into());
         self
     }
-    /// Sets `town_code`.
+    /// Sets `town_code`
     pub fn town_code(mut self, town_code: impl Into<String>) -> Self {
         self.town_code = Some(town_code.into());
         self
     }
-    /// Sets `zip_code`.
+    /// Sets `zip_code`
     pub fn zip_code(mut self, zip_code: impl Into<String>) -> Self {
         self.zip_code = Some(zip_code.into());
         self

@@ -203,27 +203,27 @@ impl YuncCloudCreateOutboundOrderRequest {
             warehouse_code: Default::default(),
         }
     }
-    /// Sets `add_biz_type`.
+    /// Sets `add_biz_type`
     pub fn add_biz_type(mut self, add_biz_type: impl Into<String>) -> Self {
         self.add_biz_type = Some(add_biz_type.into());
         self
     }
-    /// Sets `buyer_message`.
+    /// Sets `buyer_message`
     pub fn buyer_message(mut self, buyer_message: impl Into<String>) -> Self {
         self.buyer_message = Some(buyer_message.into());
         self
     }
-    /// Sets `express_name`.
+    /// Sets `express_name`
     pub fn express_name(mut self, express_name: impl Into<String>) -> Self {
         self.express_name = Some(express_name.into());
         self
     }
-    /// Sets `express_product_id`.
+    /// Sets `express_product_id`
     pub fn express_product_id(mut self, express_product_id: impl Into<String>) -> Self {
         self.express_product_id = Some(express_product_id.into());
         self
     }
-    /// Sets `express_product_name`.
+    /// Sets `express_product_name`
     pub fn express_product_name(
         mut self,
         express_product_name: impl Into<String>,
@@ -231,52 +231,52 @@ impl YuncCloudCreateOutboundOrderRequest {
         self.express_product_name = Some(express_product_name.into());
         self
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(mut self, extend: impl Into<String>) -> Self {
         self.extend = Some(extend.into());
         self
     }
-    /// Sets `insure_amount`.
+    /// Sets `insure_amount`
     pub fn insure_amount(mut self, insure_amount: i32) -> Self {
         self.insure_amount = Some(insure_amount);
         self
     }
-    /// Sets `out_batch_num`.
+    /// Sets `out_batch_num`
     pub fn out_batch_num(mut self, out_batch_num: i32) -> Self {
         self.out_batch_num = Some(out_batch_num);
         self
     }
-    /// Sets `owner_code`.
+    /// Sets `owner_code`
     pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
         self.owner_code = Some(owner_code.into());
         self
     }
-    /// Sets `package_type`.
+    /// Sets `package_type`
     pub fn package_type(mut self, package_type: i32) -> Self {
         self.package_type = Some(package_type);
         self
     }
-    /// Sets `pay_time`.
+    /// Sets `pay_time`
     pub fn pay_time(mut self, pay_time: i64) -> Self {
         self.pay_time = Some(pay_time);
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `seller_message`.
+    /// Sets `seller_message`
     pub fn seller_message(mut self, seller_message: impl Into<String>) -> Self {
         self.seller_message = Some(seller_message.into());
         self
     }
-    /// Sets `shop_name`.
+    /// Sets `shop_name`
     pub fn shop_name(mut self, shop_name: impl Into<String>) -> Self {
         self.shop_name = Some(shop_name.into());
         self
     }
-    /// Sets `warehouse_code`.
+    /// Sets `warehouse_code`
     pub fn warehouse_code(mut self, warehouse_code: impl Into<String>) -> Self {
         self.warehouse_code = Some(warehouse_code.into());
         self
@@ -379,67 +379,67 @@ impl OrderDetail {
             subplatform_order_no: Default::default(),
         }
     }
-    /// Sets `barcode`.
+    /// Sets `barcode`
     pub fn barcode(mut self, barcode: impl Into<String>) -> Self {
         self.barcode = Some(barcode.into());
         self
     }
-    /// Sets `batch_code`.
+    /// Sets `batch_code`
     pub fn batch_code(mut self, batch_code: impl Into<String>) -> Self {
         self.batch_code = Some(batch_code.into());
         self
     }
-    /// Sets `cargo_code`.
+    /// Sets `cargo_code`
     pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
         self.cargo_code = Some(cargo_code.into());
         self
     }
-    /// Sets `category_name`.
+    /// Sets `category_name`
     pub fn category_name(mut self, category_name: impl Into<String>) -> Self {
         self.category_name = Some(category_name.into());
         self
     }
-    /// Sets `erp_sku_id`.
+    /// Sets `erp_sku_id`
     pub fn erp_sku_id(mut self, erp_sku_id: impl Into<String>) -> Self {
         self.erp_sku_id = Some(erp_sku_id.into());
         self
     }
-    /// Sets `expire_date`.
+    /// Sets `expire_date`
     pub fn expire_date(mut self, expire_date: i64) -> Self {
         self.expire_date = Some(expire_date);
         self
     }
-    /// Sets `merge_shop_id`.
+    /// Sets `merge_shop_id`
     pub fn merge_shop_id(mut self, merge_shop_id: i64) -> Self {
         self.merge_shop_id = Some(merge_shop_id);
         self
     }
-    /// Sets `order_time`.
+    /// Sets `order_time`
     pub fn order_time(mut self, order_time: i64) -> Self {
         self.order_time = Some(order_time);
         self
     }
-    /// Sets `pay_time`.
+    /// Sets `pay_time`
     pub fn pay_time(mut self, pay_time: i64) -> Self {
         self.pay_time = Some(pay_time);
         self
     }
-    /// Sets `platform_order_no`.
+    /// Sets `platform_order_no`
     pub fn platform_order_no(mut self, platform_order_no: impl Into<String>) -> Self {
         self.platform_order_no = Some(platform_order_no.into());
         self
     }
-    /// Sets `platform_sku_id`.
+    /// Sets `platform_sku_id`
     pub fn platform_sku_id(mut self, platform_sku_id: impl Into<String>) -> Self {
         self.platform_sku_id = Some(platform_sku_id.into());
         self
     }
-    /// Sets `product_date`.
+    /// Sets `product_date`
     pub fn product_date(mut self, product_date: i64) -> Self {
         self.product_date = Some(product_date);
         self
     }
-    /// Sets `subplatform_order_no`.
+    /// Sets `subplatform_order_no`
     pub fn subplatform_order_no(
         mut self,
         subplatform_order_no: impl Into<String>,
@@ -532,42 +532,42 @@ impl ReceiverInfo {
             tel_phone: Default::default(),
         }
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `district_code`.
+    /// Sets `district_code`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `oaids`.
+    /// Sets `oaids`
     pub fn oaids(mut self, oaids: impl Into<String>) -> Self {
         self.oaids = Some(oaids.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `street`.
+    /// Sets `street`
     pub fn street(mut self, street: impl Into<String>) -> Self {
         self.street = Some(street.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `tel_phone`.
+    /// Sets `tel_phone` (sensitive: redacted in `Debug`)
     pub fn tel_phone(mut self, tel_phone: impl Into<String>) -> Self {
         self.tel_phone = Some(tel_phone.into());
         self
@@ -657,42 +657,42 @@ impl SenderInfo {
             tel_phone: Default::default(),
         }
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `district_code`.
+    /// Sets `district_code`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `oaids`.
+    /// Sets `oaids`
     pub fn oaids(mut self, oaids: impl Into<String>) -> Self {
         self.oaids = Some(oaids.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `street`.
+    /// Sets `street`
     pub fn street(mut self, street: impl Into<String>) -> Self {
         self.street = Some(street.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `tel_phone`.
+    /// Sets `tel_phone` (sensitive: redacted in `Debug`)
     pub fn tel_phone(mut self, tel_phone: impl Into<String>) -> Self {
         self.tel_phone = Some(tel_phone.into());
         self

@@ -172,27 +172,27 @@ impl YuncCreateOutboundOrderToBRequest {
             source_platform_name: Default::default(),
         }
     }
-    /// Sets `buyer_message`.
+    /// Sets `buyer_message`
     pub fn buyer_message(mut self, buyer_message: impl Into<String>) -> Self {
         self.buyer_message = Some(buyer_message.into());
         self
     }
-    /// Sets `express_code`.
+    /// Sets `express_code`
     pub fn express_code(mut self, express_code: impl Into<String>) -> Self {
         self.express_code = Some(express_code.into());
         self
     }
-    /// Sets `express_name`.
+    /// Sets `express_name`
     pub fn express_name(mut self, express_name: impl Into<String>) -> Self {
         self.express_name = Some(express_name.into());
         self
     }
-    /// Sets `express_product_id`.
+    /// Sets `express_product_id`
     pub fn express_product_id(mut self, express_product_id: impl Into<String>) -> Self {
         self.express_product_id = Some(express_product_id.into());
         self
     }
-    /// Sets `express_product_name`.
+    /// Sets `express_product_name`
     pub fn express_product_name(
         mut self,
         express_product_name: impl Into<String>,
@@ -200,52 +200,52 @@ impl YuncCreateOutboundOrderToBRequest {
         self.express_product_name = Some(express_product_name.into());
         self
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(mut self, extend: impl Into<String>) -> Self {
         self.extend = Some(extend.into());
         self
     }
-    /// Sets `in_warehouse_code`.
+    /// Sets `in_warehouse_code`
     pub fn in_warehouse_code(mut self, in_warehouse_code: impl Into<String>) -> Self {
         self.in_warehouse_code = Some(in_warehouse_code.into());
         self
     }
-    /// Sets `insure_amount`.
+    /// Sets `insure_amount`
     pub fn insure_amount(mut self, insure_amount: i32) -> Self {
         self.insure_amount = Some(insure_amount);
         self
     }
-    /// Sets `is_insure`.
+    /// Sets `is_insure`
     pub fn is_insure(mut self, is_insure: i32) -> Self {
         self.is_insure = Some(is_insure);
         self
     }
-    /// Sets `owner_code`.
+    /// Sets `owner_code`
     pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
         self.owner_code = Some(owner_code.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `review_time`.
+    /// Sets `review_time`
     pub fn review_time(mut self, review_time: i64) -> Self {
         self.review_time = Some(review_time);
         self
     }
-    /// Sets `seller_message`.
+    /// Sets `seller_message`
     pub fn seller_message(mut self, seller_message: impl Into<String>) -> Self {
         self.seller_message = Some(seller_message.into());
         self
     }
-    /// Sets `sender_info`.
+    /// Sets `sender_info`
     pub fn sender_info(mut self, sender_info: SenderInfo) -> Self {
         self.sender_info = Some(sender_info);
         self
     }
-    /// Sets `source_platform_code`.
+    /// Sets `source_platform_code`
     pub fn source_platform_code(
         mut self,
         source_platform_code: impl Into<String>,
@@ -253,7 +253,7 @@ impl YuncCreateOutboundOrderToBRequest {
         self.source_platform_code = Some(source_platform_code.into());
         self
     }
-    /// Sets `source_platform_name`.
+    /// Sets `source_platform_name`
     pub fn source_platform_name(
         mut self,
         source_platform_name: impl Into<String>,
@@ -341,42 +341,42 @@ impl OrderDetail {
             talent_style_no: Default::default(),
         }
     }
-    /// Sets `barcode`.
+    /// Sets `barcode`
     pub fn barcode(mut self, barcode: impl Into<String>) -> Self {
         self.barcode = Some(barcode.into());
         self
     }
-    /// Sets `batch_code`.
+    /// Sets `batch_code`
     pub fn batch_code(mut self, batch_code: impl Into<String>) -> Self {
         self.batch_code = Some(batch_code.into());
         self
     }
-    /// Sets `cargo_code`.
+    /// Sets `cargo_code`
     pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
         self.cargo_code = Some(cargo_code.into());
         self
     }
-    /// Sets `category_name`.
+    /// Sets `category_name`
     pub fn category_name(mut self, category_name: impl Into<String>) -> Self {
         self.category_name = Some(category_name.into());
         self
     }
-    /// Sets `erp_sku_id`.
+    /// Sets `erp_sku_id`
     pub fn erp_sku_id(mut self, erp_sku_id: impl Into<String>) -> Self {
         self.erp_sku_id = Some(erp_sku_id.into());
         self
     }
-    /// Sets `expire_date`.
+    /// Sets `expire_date`
     pub fn expire_date(mut self, expire_date: i64) -> Self {
         self.expire_date = Some(expire_date);
         self
     }
-    /// Sets `product_date`.
+    /// Sets `product_date`
     pub fn product_date(mut self, product_date: i64) -> Self {
         self.product_date = Some(product_date);
         self
     }
-    /// Sets `talent_style_no`.
+    /// Sets `talent_style_no`
     pub fn talent_style_no(mut self, talent_style_no: impl Into<String>) -> Self {
         self.talent_style_no = Some(talent_style_no.into());
         self
@@ -447,42 +447,42 @@ impl ReceiverInfo {
             street_code: Default::default(),
         }
     }
-    /// Sets `city`.
+    /// Sets `city`
     pub fn city(mut self, city: impl Into<String>) -> Self {
         self.city = Some(city.into());
         self
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `district`.
+    /// Sets `district`
     pub fn district(mut self, district: impl Into<String>) -> Self {
         self.district = Some(district.into());
         self
     }
-    /// Sets `district_code`.
+    /// Sets `district_code`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `street`.
+    /// Sets `street`
     pub fn street(mut self, street: impl Into<String>) -> Self {
         self.street = Some(street.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
@@ -554,37 +554,37 @@ impl SenderInfo {
             street_code: Default::default(),
         }
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `district`.
+    /// Sets `district`
     pub fn district(mut self, district: impl Into<String>) -> Self {
         self.district = Some(district.into());
         self
     }
-    /// Sets `district_code`.
+    /// Sets `district_code`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `street`.
+    /// Sets `street`
     pub fn street(mut self, street: impl Into<String>) -> Self {
         self.street = Some(street.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self

@@ -184,207 +184,207 @@ impl YuncErpCargoSinglePushRequest {
             width: Default::default(),
         }
     }
-    /// Sets `accessory_info`.
+    /// Sets `accessory_info`
     pub fn accessory_info(mut self, accessory_info: impl Into<String>) -> Self {
         self.accessory_info = Some(accessory_info.into());
         self
     }
-    /// Sets `batch_type`.
+    /// Sets `batch_type`
     pub fn batch_type(mut self, batch_type: i32) -> Self {
         self.batch_type = Some(batch_type);
         self
     }
-    /// Sets `brand_code`.
+    /// Sets `brand_code`
     pub fn brand_code(mut self, brand_code: impl Into<String>) -> Self {
         self.brand_code = Some(brand_code.into());
         self
     }
-    /// Sets `brand_name`.
+    /// Sets `brand_name`
     pub fn brand_name(mut self, brand_name: impl Into<String>) -> Self {
         self.brand_name = Some(brand_name.into());
         self
     }
-    /// Sets `cargo_desc`.
+    /// Sets `cargo_desc`
     pub fn cargo_desc(mut self, cargo_desc: impl Into<String>) -> Self {
         self.cargo_desc = Some(cargo_desc.into());
         self
     }
-    /// Sets `category_detail`.
+    /// Sets `category_detail`
     pub fn category_detail(mut self, category_detail: CategoryDetail) -> Self {
         self.category_detail = Some(category_detail);
         self
     }
-    /// Sets `category_id`.
+    /// Sets `category_id`
     pub fn category_id(mut self, category_id: i64) -> Self {
         self.category_id = Some(category_id);
         self
     }
-    /// Sets `category_name`.
+    /// Sets `category_name`
     pub fn category_name(mut self, category_name: impl Into<String>) -> Self {
         self.category_name = Some(category_name.into());
         self
     }
-    /// Sets `currency_unit`.
+    /// Sets `currency_unit`
     pub fn currency_unit(mut self, currency_unit: impl Into<String>) -> Self {
         self.currency_unit = Some(currency_unit.into());
         self
     }
-    /// Sets `delivery_temp`.
+    /// Sets `delivery_temp`
     pub fn delivery_temp(mut self, delivery_temp: impl Into<String>) -> Self {
         self.delivery_temp = Some(delivery_temp.into());
         self
     }
-    /// Sets `english_name`.
+    /// Sets `english_name`
     pub fn english_name(mut self, english_name: impl Into<String>) -> Self {
         self.english_name = Some(english_name.into());
         self
     }
-    /// Sets `gross_weight`.
+    /// Sets `gross_weight`
     pub fn gross_weight(mut self, gross_weight: f64) -> Self {
         self.gross_weight = Some(gross_weight);
         self
     }
-    /// Sets `height`.
+    /// Sets `height`
     pub fn height(mut self, height: f64) -> Self {
         self.height = Some(height);
         self
     }
-    /// Sets `is_embargo`.
+    /// Sets `is_embargo`
     pub fn is_embargo(mut self, is_embargo: i32) -> Self {
         self.is_embargo = Some(is_embargo);
         self
     }
-    /// Sets `is_fragile`.
+    /// Sets `is_fragile`
     pub fn is_fragile(mut self, is_fragile: i32) -> Self {
         self.is_fragile = Some(is_fragile);
         self
     }
-    /// Sets `is_hazardous`.
+    /// Sets `is_hazardous`
     pub fn is_hazardous(mut self, is_hazardous: i32) -> Self {
         self.is_hazardous = Some(is_hazardous);
         self
     }
-    /// Sets `is_large`.
+    /// Sets `is_large`
     pub fn is_large(mut self, is_large: i32) -> Self {
         self.is_large = Some(is_large);
         self
     }
-    /// Sets `is_liquid`.
+    /// Sets `is_liquid`
     pub fn is_liquid(mut self, is_liquid: i32) -> Self {
         self.is_liquid = Some(is_liquid);
         self
     }
-    /// Sets `is_must_batch`.
+    /// Sets `is_must_batch`
     pub fn is_must_batch(mut self, is_must_batch: i32) -> Self {
         self.is_must_batch = Some(is_must_batch);
         self
     }
-    /// Sets `is_need_batch`.
+    /// Sets `is_need_batch`
     pub fn is_need_batch(mut self, is_need_batch: i32) -> Self {
         self.is_need_batch = Some(is_need_batch);
         self
     }
-    /// Sets `is_need_valid`.
+    /// Sets `is_need_valid`
     pub fn is_need_valid(mut self, is_need_valid: i32) -> Self {
         self.is_need_valid = Some(is_need_valid);
         self
     }
-    /// Sets `is_precious`.
+    /// Sets `is_precious`
     pub fn is_precious(mut self, is_precious: i32) -> Self {
         self.is_precious = Some(is_precious);
         self
     }
-    /// Sets `length`.
+    /// Sets `length`
     pub fn length(mut self, length: f64) -> Self {
         self.length = Some(length);
         self
     }
-    /// Sets `length_unit`.
+    /// Sets `length_unit`
     pub fn length_unit(mut self, length_unit: impl Into<String>) -> Self {
         self.length_unit = Some(length_unit.into());
         self
     }
-    /// Sets `market_price`.
+    /// Sets `market_price`
     pub fn market_price(mut self, market_price: f64) -> Self {
         self.market_price = Some(market_price);
         self
     }
-    /// Sets `net_weight`.
+    /// Sets `net_weight`
     pub fn net_weight(mut self, net_weight: f64) -> Self {
         self.net_weight = Some(net_weight);
         self
     }
-    /// Sets `origin_address`.
+    /// Sets `origin_address`
     pub fn origin_address(mut self, origin_address: impl Into<String>) -> Self {
         self.origin_address = Some(origin_address.into());
         self
     }
-    /// Sets `period_of_forbid_sale`.
+    /// Sets `period_of_forbid_sale`
     pub fn period_of_forbid_sale(mut self, period_of_forbid_sale: i32) -> Self {
         self.period_of_forbid_sale = Some(period_of_forbid_sale);
         self
     }
-    /// Sets `period_of_forbid_take`.
+    /// Sets `period_of_forbid_take`
     pub fn period_of_forbid_take(mut self, period_of_forbid_take: i32) -> Self {
         self.period_of_forbid_take = Some(period_of_forbid_take);
         self
     }
-    /// Sets `period_of_validity`.
+    /// Sets `period_of_validity`
     pub fn period_of_validity(mut self, period_of_validity: i32) -> Self {
         self.period_of_validity = Some(period_of_validity);
         self
     }
-    /// Sets `period_of_warning`.
+    /// Sets `period_of_warning`
     pub fn period_of_warning(mut self, period_of_warning: i32) -> Self {
         self.period_of_warning = Some(period_of_warning);
         self
     }
-    /// Sets `picture`.
+    /// Sets `picture`
     pub fn picture(mut self, picture: impl Into<String>) -> Self {
         self.picture = Some(picture.into());
         self
     }
-    /// Sets `props_extends`.
+    /// Sets `props_extends`
     pub fn props_extends(mut self, props_extends: Vec<PropsExtend>) -> Self {
         self.props_extends = props_extends;
         self
     }
-    /// Sets `retail_price`.
+    /// Sets `retail_price`
     pub fn retail_price(mut self, retail_price: f64) -> Self {
         self.retail_price = Some(retail_price);
         self
     }
-    /// Sets `sku_props`.
+    /// Sets `sku_props`
     pub fn sku_props(mut self, sku_props: Vec<SkuProp>) -> Self {
         self.sku_props = sku_props;
         self
     }
-    /// Sets `stock_unit`.
+    /// Sets `stock_unit`
     pub fn stock_unit(mut self, stock_unit: impl Into<String>) -> Self {
         self.stock_unit = Some(stock_unit.into());
         self
     }
-    /// Sets `storage_temp`.
+    /// Sets `storage_temp`
     pub fn storage_temp(mut self, storage_temp: impl Into<String>) -> Self {
         self.storage_temp = Some(storage_temp.into());
         self
     }
-    /// Sets `supply_price`.
+    /// Sets `supply_price`
     pub fn supply_price(mut self, supply_price: f64) -> Self {
         self.supply_price = Some(supply_price);
         self
     }
-    /// Sets `tax_rate`.
+    /// Sets `tax_rate`
     pub fn tax_rate(mut self, tax_rate: impl Into<String>) -> Self {
         self.tax_rate = Some(tax_rate.into());
         self
     }
-    /// Sets `weight_unit`.
+    /// Sets `weight_unit`
     pub fn weight_unit(mut self, weight_unit: impl Into<String>) -> Self {
         self.weight_unit = Some(weight_unit.into());
         self
     }
-    /// Sets `width`.
+    /// Sets `width`
     pub fn width(mut self, width: f64) -> Self {
         self.width = Some(width);
         self
@@ -438,42 +438,42 @@ impl CategoryDetail {
             third_cname: Default::default(),
         }
     }
-    /// Sets `first_cid`.
+    /// Sets `first_cid`
     pub fn first_cid(mut self, first_cid: i64) -> Self {
         self.first_cid = Some(first_cid);
         self
     }
-    /// Sets `first_cname`.
+    /// Sets `first_cname`
     pub fn first_cname(mut self, first_cname: impl Into<String>) -> Self {
         self.first_cname = Some(first_cname.into());
         self
     }
-    /// Sets `fourth_cid`.
+    /// Sets `fourth_cid`
     pub fn fourth_cid(mut self, fourth_cid: i64) -> Self {
         self.fourth_cid = Some(fourth_cid);
         self
     }
-    /// Sets `fourth_cname`.
+    /// Sets `fourth_cname`
     pub fn fourth_cname(mut self, fourth_cname: impl Into<String>) -> Self {
         self.fourth_cname = Some(fourth_cname.into());
         self
     }
-    /// Sets `second_cid`.
+    /// Sets `second_cid`
     pub fn second_cid(mut self, second_cid: i64) -> Self {
         self.second_cid = Some(second_cid);
         self
     }
-    /// Sets `second_cname`.
+    /// Sets `second_cname`
     pub fn second_cname(mut self, second_cname: impl Into<String>) -> Self {
         self.second_cname = Some(second_cname.into());
         self
     }
-    /// Sets `third_cid`.
+    /// Sets `third_cid`
     pub fn third_cid(mut self, third_cid: i64) -> Self {
         self.third_cid = Some(third_cid);
         self
     }
-    /// Sets `third_cname`.
+    /// Sets `third_cname`
     pub fn third_cname(mut self, third_cname: impl Into<String>) -> Self {
         self.third_cname = Some(third_cname.into());
         self
@@ -502,22 +502,22 @@ impl PropsExtend {
             prop_val_id: Default::default(),
         }
     }
-    /// Sets `prop_key`.
+    /// Sets `prop_key`
     pub fn prop_key(mut self, prop_key: impl Into<String>) -> Self {
         self.prop_key = Some(prop_key.into());
         self
     }
-    /// Sets `prop_key_id`.
+    /// Sets `prop_key_id`
     pub fn prop_key_id(mut self, prop_key_id: i64) -> Self {
         self.prop_key_id = Some(prop_key_id);
         self
     }
-    /// Sets `prop_val`.
+    /// Sets `prop_val`
     pub fn prop_val(mut self, prop_val: impl Into<String>) -> Self {
         self.prop_val = Some(prop_val.into());
         self
     }
-    /// Sets `prop_val_id`.
+    /// Sets `prop_val_id`
     pub fn prop_val_id(mut self, prop_val_id: i64) -> Self {
         self.prop_val_id = Some(prop_val_id);
         self
@@ -546,22 +546,22 @@ impl SkuProp {
             prop_val_id: Default::default(),
         }
     }
-    /// Sets `prop_key`.
+    /// Sets `prop_key`
     pub fn prop_key(mut self, prop_key: impl Into<String>) -> Self {
         self.prop_key = Some(prop_key.into());
         self
     }
-    /// Sets `prop_key_id`.
+    /// Sets `prop_key_id`
     pub fn prop_key_id(mut self, prop_key_id: i64) -> Self {
         self.prop_key_id = Some(prop_key_id);
         self
     }
-    /// Sets `prop_val`.
+    /// Sets `prop_val`
     pub fn prop_val(mut self, prop_val: impl Into<String>) -> Self {
         self.prop_val = Some(prop_val.into());
         self
     }
-    /// Sets `prop_val_id`.
+    /// Sets `prop_val_id`
     pub fn prop_val_id(mut self, prop_val_id: i64) -> Self {
         self.prop_val_id = Some(prop_val_id);
         self

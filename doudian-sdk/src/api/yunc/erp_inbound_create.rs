@@ -94,47 +94,47 @@ impl YuncErpInboundCreateRequest {
             supplier_name: Default::default(),
         }
     }
-    /// Sets `delivery_extend`.
+    /// Sets `delivery_extend`
     pub fn delivery_extend(mut self, delivery_extend: impl Into<String>) -> Self {
         self.delivery_extend = Some(delivery_extend.into());
         self
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(mut self, extend: impl Into<String>) -> Self {
         self.extend = Some(extend.into());
         self
     }
-    /// Sets `late_arr_time`.
+    /// Sets `late_arr_time`
     pub fn late_arr_time(mut self, late_arr_time: i64) -> Self {
         self.late_arr_time = Some(late_arr_time);
         self
     }
-    /// Sets `owner_code`.
+    /// Sets `owner_code`
     pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
         self.owner_code = Some(owner_code.into());
         self
     }
-    /// Sets `plan_arr_time`.
+    /// Sets `plan_arr_time`
     pub fn plan_arr_time(mut self, plan_arr_time: i64) -> Self {
         self.plan_arr_time = Some(plan_arr_time);
         self
     }
-    /// Sets `related_orders`.
+    /// Sets `related_orders`
     pub fn related_orders(mut self, related_orders: impl Into<String>) -> Self {
         self.related_orders = Some(related_orders.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `supplier_code`.
+    /// Sets `supplier_code`
     pub fn supplier_code(mut self, supplier_code: impl Into<String>) -> Self {
         self.supplier_code = Some(supplier_code.into());
         self
     }
-    /// Sets `supplier_name`.
+    /// Sets `supplier_name`
     pub fn supplier_name(mut self, supplier_name: impl Into<String>) -> Self {
         self.supplier_name = Some(supplier_name.into());
         self
@@ -228,47 +228,47 @@ impl OrderDetail {
             sn_list: Default::default(),
         }
     }
-    /// Sets `batch_code`.
+    /// Sets `batch_code`
     pub fn batch_code(mut self, batch_code: impl Into<String>) -> Self {
         self.batch_code = Some(batch_code.into());
         self
     }
-    /// Sets `cargo_code`.
+    /// Sets `cargo_code`
     pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
         self.cargo_code = Some(cargo_code.into());
         self
     }
-    /// Sets `currency`.
+    /// Sets `currency`
     pub fn currency(mut self, currency: impl Into<String>) -> Self {
         self.currency = Some(currency.into());
         self
     }
-    /// Sets `erp_sku_id`.
+    /// Sets `erp_sku_id`
     pub fn erp_sku_id(mut self, erp_sku_id: impl Into<String>) -> Self {
         self.erp_sku_id = Some(erp_sku_id.into());
         self
     }
-    /// Sets `expire_date`.
+    /// Sets `expire_date`
     pub fn expire_date(mut self, expire_date: i64) -> Self {
         self.expire_date = Some(expire_date);
         self
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(mut self, extend: impl Into<String>) -> Self {
         self.extend = Some(extend.into());
         self
     }
-    /// Sets `product_date`.
+    /// Sets `product_date`
     pub fn product_date(mut self, product_date: i64) -> Self {
         self.product_date = Some(product_date);
         self
     }
-    /// Sets `purchase_price`.
+    /// Sets `purchase_price`
     pub fn purchase_price(mut self, purchase_price: i64) -> Self {
         self.purchase_price = Some(purchase_price);
         self
     }
-    /// Sets `sn_list`.
+    /// Sets `sn_list`
     pub fn sn_list(mut self, sn_list: impl Into<String>) -> Self {
         self.sn_list = Some(sn_list.into());
         self

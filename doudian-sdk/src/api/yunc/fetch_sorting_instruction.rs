@@ -38,7 +38,7 @@ impl YuncFetchSortingInstructionRequest {
             weight: Default::default(),
         }
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(
         mut self,
         extend: ::std::collections::BTreeMap<String, String>,
@@ -46,7 +46,7 @@ impl YuncFetchSortingInstructionRequest {
         self.extend = extend;
         self
     }
-    /// Sets `weight`.
+    /// Sets `weight`
     pub fn weight(mut self, weight: i64) -> Self {
         self.weight = Some(weight);
         self

@@ -31,22 +31,22 @@ impl YuncMutilpleGoodsFeedbackRequest {
             track_no: Default::default(),
         }
     }
-    /// Sets `express_code`.
+    /// Sets `express_code`
     pub fn express_code(mut self, express_code: impl Into<String>) -> Self {
         self.express_code = Some(express_code.into());
         self
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(mut self, extend: impl Into<String>) -> Self {
         self.extend = Some(extend.into());
         self
     }
-    /// Sets `occor_time`.
+    /// Sets `occor_time`
     pub fn occor_time(mut self, occor_time: i64) -> Self {
         self.occor_time = Some(occor_time);
         self
     }
-    /// Sets `track_no`.
+    /// Sets `track_no`
     pub fn track_no(mut self, track_no: impl Into<String>) -> Self {
         self.track_no = Some(track_no.into());
         self

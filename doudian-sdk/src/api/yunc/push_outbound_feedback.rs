@@ -58,67 +58,67 @@ impl YuncPushOutboundFeedbackRequest {
             warehouse_code: Default::default(),
         }
     }
-    /// Sets `current_package_no`.
+    /// Sets `current_package_no`
     pub fn current_package_no(mut self, current_package_no: impl Into<String>) -> Self {
         self.current_package_no = Some(current_package_no.into());
         self
     }
-    /// Sets `event_description`.
+    /// Sets `event_description`
     pub fn event_description(mut self, event_description: impl Into<String>) -> Self {
         self.event_description = Some(event_description.into());
         self
     }
-    /// Sets `event_extend_body`.
+    /// Sets `event_extend_body`
     pub fn event_extend_body(mut self, event_extend_body: Vec<EventExtendBody>) -> Self {
         self.event_extend_body = event_extend_body;
         self
     }
-    /// Sets `event_type`.
+    /// Sets `event_type`
     pub fn event_type(mut self, event_type: i64) -> Self {
         self.event_type = Some(event_type);
         self
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(mut self, extend: impl Into<String>) -> Self {
         self.extend = Some(extend.into());
         self
     }
-    /// Sets `occur_time`.
+    /// Sets `occur_time`
     pub fn occur_time(mut self, occur_time: i64) -> Self {
         self.occur_time = Some(occur_time);
         self
     }
-    /// Sets `order_lines`.
+    /// Sets `order_lines`
     pub fn order_lines(mut self, order_lines: Vec<OrderLine>) -> Self {
         self.order_lines = order_lines;
         self
     }
-    /// Sets `order_type`.
+    /// Sets `order_type`
     pub fn order_type(mut self, order_type: i64) -> Self {
         self.order_type = Some(order_type);
         self
     }
-    /// Sets `outbound_order_no`.
+    /// Sets `outbound_order_no`
     pub fn outbound_order_no(mut self, outbound_order_no: impl Into<String>) -> Self {
         self.outbound_order_no = Some(outbound_order_no.into());
         self
     }
-    /// Sets `owner_code`.
+    /// Sets `owner_code`
     pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
         self.owner_code = Some(owner_code.into());
         self
     }
-    /// Sets `package_infos`.
+    /// Sets `package_infos`
     pub fn package_infos(mut self, package_infos: Vec<PackageInfo>) -> Self {
         self.package_infos = package_infos;
         self
     }
-    /// Sets `slip_no`.
+    /// Sets `slip_no`
     pub fn slip_no(mut self, slip_no: impl Into<String>) -> Self {
         self.slip_no = Some(slip_no.into());
         self
     }
-    /// Sets `warehouse_code`.
+    /// Sets `warehouse_code`
     pub fn warehouse_code(mut self, warehouse_code: impl Into<String>) -> Self {
         self.warehouse_code = Some(warehouse_code.into());
         self
@@ -167,42 +167,42 @@ impl BatchInfo {
             supplier_id: Default::default(),
         }
     }
-    /// Sets `batch_extend`.
+    /// Sets `batch_extend`
     pub fn batch_extend(mut self, batch_extend: impl Into<String>) -> Self {
         self.batch_extend = Some(batch_extend.into());
         self
     }
-    /// Sets `batch_number`.
+    /// Sets `batch_number`
     pub fn batch_number(mut self, batch_number: impl Into<String>) -> Self {
         self.batch_number = Some(batch_number.into());
         self
     }
-    /// Sets `expire_date`.
+    /// Sets `expire_date`
     pub fn expire_date(mut self, expire_date: i64) -> Self {
         self.expire_date = Some(expire_date);
         self
     }
-    /// Sets `lot_id`.
+    /// Sets `lot_id`
     pub fn lot_id(mut self, lot_id: impl Into<String>) -> Self {
         self.lot_id = Some(lot_id.into());
         self
     }
-    /// Sets `product_date`.
+    /// Sets `product_date`
     pub fn product_date(mut self, product_date: i64) -> Self {
         self.product_date = Some(product_date);
         self
     }
-    /// Sets `receipt_date`.
+    /// Sets `receipt_date`
     pub fn receipt_date(mut self, receipt_date: i64) -> Self {
         self.receipt_date = Some(receipt_date);
         self
     }
-    /// Sets `scm_inbound_order`.
+    /// Sets `scm_inbound_order`
     pub fn scm_inbound_order(mut self, scm_inbound_order: impl Into<String>) -> Self {
         self.scm_inbound_order = Some(scm_inbound_order.into());
         self
     }
-    /// Sets `supplier_id`.
+    /// Sets `supplier_id`
     pub fn supplier_id(mut self, supplier_id: impl Into<String>) -> Self {
         self.supplier_id = Some(supplier_id.into());
         self
@@ -228,17 +228,17 @@ impl EventExtendBody {
             num: Default::default(),
         }
     }
-    /// Sets `cargo_code`.
+    /// Sets `cargo_code`
     pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
         self.cargo_code = Some(cargo_code.into());
         self
     }
-    /// Sets `line_no`.
+    /// Sets `line_no`
     pub fn line_no(mut self, line_no: impl Into<String>) -> Self {
         self.line_no = Some(line_no.into());
         self
     }
-    /// Sets `num`.
+    /// Sets `num`
     pub fn num(mut self, num: i64) -> Self {
         self.num = Some(num);
         self
@@ -267,12 +267,12 @@ impl Logistics {
             track_no: Default::default(),
         }
     }
-    /// Sets `delivery_mode`.
+    /// Sets `delivery_mode`
     pub fn delivery_mode(mut self, delivery_mode: i64) -> Self {
         self.delivery_mode = Some(delivery_mode);
         self
     }
-    /// Sets `express_product_type`.
+    /// Sets `express_product_type`
     pub fn express_product_type(
         mut self,
         express_product_type: impl Into<String>,
@@ -280,12 +280,12 @@ impl Logistics {
         self.express_product_type = Some(express_product_type.into());
         self
     }
-    /// Sets `logistics_code`.
+    /// Sets `logistics_code`
     pub fn logistics_code(mut self, logistics_code: impl Into<String>) -> Self {
         self.logistics_code = Some(logistics_code.into());
         self
     }
-    /// Sets `track_no`.
+    /// Sets `track_no`
     pub fn track_no(mut self, track_no: impl Into<String>) -> Self {
         self.track_no = Some(track_no.into());
         self
@@ -338,62 +338,62 @@ impl OrderLine {
             sn_list: Default::default(),
         }
     }
-    /// Sets `batch_code`.
+    /// Sets `batch_code`
     pub fn batch_code(mut self, batch_code: impl Into<String>) -> Self {
         self.batch_code = Some(batch_code.into());
         self
     }
-    /// Sets `batch_info`.
+    /// Sets `batch_info`
     pub fn batch_info(mut self, batch_info: OrderLineBatchInfo) -> Self {
         self.batch_info = Some(batch_info);
         self
     }
-    /// Sets `cargo_code`.
+    /// Sets `cargo_code`
     pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
         self.cargo_code = Some(cargo_code.into());
         self
     }
-    /// Sets `cargo_name`.
+    /// Sets `cargo_name`
     pub fn cargo_name(mut self, cargo_name: impl Into<String>) -> Self {
         self.cargo_name = Some(cargo_name.into());
         self
     }
-    /// Sets `expire_date`.
+    /// Sets `expire_date`
     pub fn expire_date(mut self, expire_date: i64) -> Self {
         self.expire_date = Some(expire_date);
         self
     }
-    /// Sets `inventory_status`.
+    /// Sets `inventory_status`
     pub fn inventory_status(mut self, inventory_status: i64) -> Self {
         self.inventory_status = Some(inventory_status);
         self
     }
-    /// Sets `inventory_type`.
+    /// Sets `inventory_type`
     pub fn inventory_type(mut self, inventory_type: i64) -> Self {
         self.inventory_type = Some(inventory_type);
         self
     }
-    /// Sets `line_no`.
+    /// Sets `line_no`
     pub fn line_no(mut self, line_no: impl Into<String>) -> Self {
         self.line_no = Some(line_no.into());
         self
     }
-    /// Sets `package_no`.
+    /// Sets `package_no`
     pub fn package_no(mut self, package_no: impl Into<String>) -> Self {
         self.package_no = Some(package_no.into());
         self
     }
-    /// Sets `product_date`.
+    /// Sets `product_date`
     pub fn product_date(mut self, product_date: i64) -> Self {
         self.product_date = Some(product_date);
         self
     }
-    /// Sets `shipped_qty`.
+    /// Sets `shipped_qty`
     pub fn shipped_qty(mut self, shipped_qty: i64) -> Self {
         self.shipped_qty = Some(shipped_qty);
         self
     }
-    /// Sets `sn_list`.
+    /// Sets `sn_list`
     pub fn sn_list(mut self, sn_list: impl Into<String>) -> Self {
         self.sn_list = Some(sn_list.into());
         self
@@ -434,42 +434,42 @@ impl OrderLineBatchInfo {
             supplier_id: Default::default(),
         }
     }
-    /// Sets `batch_extend`.
+    /// Sets `batch_extend`
     pub fn batch_extend(mut self, batch_extend: impl Into<String>) -> Self {
         self.batch_extend = Some(batch_extend.into());
         self
     }
-    /// Sets `batch_number`.
+    /// Sets `batch_number`
     pub fn batch_number(mut self, batch_number: impl Into<String>) -> Self {
         self.batch_number = Some(batch_number.into());
         self
     }
-    /// Sets `expire_date`.
+    /// Sets `expire_date`
     pub fn expire_date(mut self, expire_date: i64) -> Self {
         self.expire_date = Some(expire_date);
         self
     }
-    /// Sets `lot_id`.
+    /// Sets `lot_id`
     pub fn lot_id(mut self, lot_id: impl Into<String>) -> Self {
         self.lot_id = Some(lot_id.into());
         self
     }
-    /// Sets `product_date`.
+    /// Sets `product_date`
     pub fn product_date(mut self, product_date: i64) -> Self {
         self.product_date = Some(product_date);
         self
     }
-    /// Sets `receipt_date`.
+    /// Sets `receipt_date`
     pub fn receipt_date(mut self, receipt_date: i64) -> Self {
         self.receipt_date = Some(receipt_date);
         self
     }
-    /// Sets `scm_inbound_order`.
+    /// Sets `scm_inbound_order`
     pub fn scm_inbound_order(mut self, scm_inbound_order: impl Into<String>) -> Self {
         self.scm_inbound_order = Some(scm_inbound_order.into());
         self
     }
-    /// Sets `supplier_Id`.
+    /// Sets `supplier_Id`
     pub fn supplier_id(mut self, supplier_id: impl Into<String>) -> Self {
         self.supplier_id = Some(supplier_id.into());
         self
@@ -534,82 +534,82 @@ impl PackageInfo {
             width: Default::default(),
         }
     }
-    /// Sets `composition_mode`.
+    /// Sets `composition_mode`
     pub fn composition_mode(mut self, composition_mode: i32) -> Self {
         self.composition_mode = Some(composition_mode);
         self
     }
-    /// Sets `create_time`.
+    /// Sets `create_time`
     pub fn create_time(mut self, create_time: i64) -> Self {
         self.create_time = Some(create_time);
         self
     }
-    /// Sets `expect_weight`.
+    /// Sets `expect_weight`
     pub fn expect_weight(mut self, expect_weight: i32) -> Self {
         self.expect_weight = Some(expect_weight);
         self
     }
-    /// Sets `height`.
+    /// Sets `height`
     pub fn height(mut self, height: i64) -> Self {
         self.height = Some(height);
         self
     }
-    /// Sets `length`.
+    /// Sets `length`
     pub fn length(mut self, length: i64) -> Self {
         self.length = Some(length);
         self
     }
-    /// Sets `length_unit`.
+    /// Sets `length_unit`
     pub fn length_unit(mut self, length_unit: impl Into<String>) -> Self {
         self.length_unit = Some(length_unit.into());
         self
     }
-    /// Sets `logistics`.
+    /// Sets `logistics`
     pub fn logistics(mut self, logistics: Logistics) -> Self {
         self.logistics = Some(logistics);
         self
     }
-    /// Sets `package_items`.
+    /// Sets `package_items`
     pub fn package_items(mut self, package_items: Vec<PackageItem>) -> Self {
         self.package_items = package_items;
         self
     }
-    /// Sets `package_no`.
+    /// Sets `package_no`
     pub fn package_no(mut self, package_no: impl Into<String>) -> Self {
         self.package_no = Some(package_no.into());
         self
     }
-    /// Sets `packed_time`.
+    /// Sets `packed_time`
     pub fn packed_time(mut self, packed_time: i64) -> Self {
         self.packed_time = Some(packed_time);
         self
     }
-    /// Sets `pm_infos`.
+    /// Sets `pm_infos`
     pub fn pm_infos(mut self, pm_infos: Vec<PmInfo>) -> Self {
         self.pm_infos = pm_infos;
         self
     }
-    /// Sets `shipped_time`.
+    /// Sets `shipped_time`
     pub fn shipped_time(mut self, shipped_time: i64) -> Self {
         self.shipped_time = Some(shipped_time);
         self
     }
-    /// Sets `volume`.
+    /// Sets `volume`
     pub fn volume(mut self, volume: i64) -> Self {
         self.volume = Some(volume);
         self
     }
-    /// Sets `weight`.
+    /// Sets `weight`
     pub fn weight(mut self, weight: i64) -> Self {
         self.weight = Some(weight);
         self
     }
-    /// Sets `weight_unit`.
+    /// Sets `weight_unit`
     pub fn weight_unit(mut self, weight_unit: impl Into<String>) -> Self {
         self.weight_unit = Some(weight_unit.into());
         self
     }
-    /// Sets `width`.
+    /// Sets `width`
     pub fn width(mut self, width: i64) -> Self {
         self.width = Some(width);
         self
@@ -650,42 +650,42 @@ impl PackageItem {
             unit: Default::default(),
         }
     }
-    /// Sets `batch_info`.
+    /// Sets `batch_info`
     pub fn batch_info(mut self, batch_info: BatchInfo) -> Self {
         self.batch_info = Some(batch_info);
         self
     }
-    /// Sets `cargo_code`.
+    /// Sets `cargo_code`
     pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
         self.cargo_code = Some(cargo_code.into());
         self
     }
-    /// Sets `cargo_name`.
+    /// Sets `cargo_name`
     pub fn cargo_name(mut self, cargo_name: impl Into<String>) -> Self {
         self.cargo_name = Some(cargo_name.into());
         self
     }
-    /// Sets `inventory_status`.
+    /// Sets `inventory_status`
     pub fn inventory_status(mut self, inventory_status: i64) -> Self {
         self.inventory_status = Some(inventory_status);
         self
     }
-    /// Sets `inventory_type`.
+    /// Sets `inventory_type`
     pub fn inventory_type(mut self, inventory_type: i64) -> Self {
         self.inventory_type = Some(inventory_type);
         self
     }
-    /// Sets `line_no`.
+    /// Sets `line_no`
     pub fn line_no(mut self, line_no: impl Into<String>) -> Self {
         self.line_no = Some(line_no.into());
         self
     }
-    /// Sets `quantity`.
+    /// Sets `quantity`
     pub fn quantity(mut self, quantity: i64) -> Self {
         self.quantity = Some(quantity);
         self
     }
-    /// Sets `unit`.
+    /// Sets `unit`
     pub fn unit(mut self, unit: impl Into<String>) -> Self {
         self.unit = Some(unit.into());
         self
@@ -735,57 +735,57 @@ impl PmInfo {
             source: Default::default(),
         }
     }
-    /// Sets `barcode`.
+    /// Sets `barcode`
     pub fn barcode(mut self, barcode: impl Into<String>) -> Self {
         self.barcode = Some(barcode.into());
         self
     }
-    /// Sets `cargo_code`.
+    /// Sets `cargo_code`
     pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
         self.cargo_code = Some(cargo_code.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `num`.
+    /// Sets `num`
     pub fn num(mut self, num: i32) -> Self {
         self.num = Some(num);
         self
     }
-    /// Sets `owner_code`.
+    /// Sets `owner_code`
     pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
         self.owner_code = Some(owner_code.into());
         self
     }
-    /// Sets `owner_id`.
+    /// Sets `owner_id`
     pub fn owner_id(mut self, owner_id: i64) -> Self {
         self.owner_id = Some(owner_id);
         self
     }
-    /// Sets `owner_name`.
+    /// Sets `owner_name`
     pub fn owner_name(mut self, owner_name: impl Into<String>) -> Self {
         self.owner_name = Some(owner_name.into());
         self
     }
-    /// Sets `pm_category`.
+    /// Sets `pm_category`
     pub fn pm_category(mut self, pm_category: i32) -> Self {
         self.pm_category = Some(pm_category);
         self
     }
-    /// Sets `pm_code`.
+    /// Sets `pm_code`
     pub fn pm_code(mut self, pm_code: impl Into<String>) -> Self {
         self.pm_code = Some(pm_code.into());
         self
     }
-    /// Sets `pm_type`.
+    /// Sets `pm_type`
     pub fn pm_type(mut self, pm_type: i32) -> Self {
         self.pm_type = Some(pm_type);
         self
     }
-    /// Sets `source`.
+    /// Sets `source`
     pub fn source(mut self, source: i32) -> Self {
         self.source = Some(source);
         self

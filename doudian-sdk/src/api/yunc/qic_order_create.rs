@@ -31,17 +31,17 @@ impl YuncQICOrderCreateRequest {
             order_id: Default::default(),
         }
     }
-    /// Sets `BIC_order_detail`.
+    /// Sets `BIC_order_detail`
     pub fn bic_order_detail(mut self, bic_order_detail: BicOrderDetail) -> Self {
         self.bic_order_detail = Some(bic_order_detail);
         self
     }
-    /// Sets `BIC_product_infos`.
+    /// Sets `BIC_product_infos`
     pub fn bic_product_infos(mut self, bic_product_infos: Vec<BicProductInfo>) -> Self {
         self.bic_product_infos = bic_product_infos;
         self
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(
         mut self,
         extend: ::std::collections::BTreeMap<String, String>,
@@ -49,7 +49,7 @@ impl YuncQICOrderCreateRequest {
         self.extend = extend;
         self
     }
-    /// Sets `order_id`.
+    /// Sets `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
@@ -140,67 +140,67 @@ impl BicOrderDetail {
             warehouse_code: Default::default(),
         }
     }
-    /// Sets `book_time`.
+    /// Sets `book_time`
     pub fn book_time(mut self, book_time: i64) -> Self {
         self.book_time = Some(book_time);
         self
     }
-    /// Sets `buyer_remark`.
+    /// Sets `buyer_remark`
     pub fn buyer_remark(mut self, buyer_remark: impl Into<String>) -> Self {
         self.buyer_remark = Some(buyer_remark.into());
         self
     }
-    /// Sets `external_shop_id`.
+    /// Sets `external_shop_id`
     pub fn external_shop_id(mut self, external_shop_id: impl Into<String>) -> Self {
         self.external_shop_id = Some(external_shop_id.into());
         self
     }
-    /// Sets `freight_amount`.
+    /// Sets `freight_amount`
     pub fn freight_amount(mut self, freight_amount: i64) -> Self {
         self.freight_amount = Some(freight_amount);
         self
     }
-    /// Sets `is_allow_merge`.
+    /// Sets `is_allow_merge`
     pub fn is_allow_merge(mut self, is_allow_merge: i32) -> Self {
         self.is_allow_merge = Some(is_allow_merge);
         self
     }
-    /// Sets `order_amount`.
+    /// Sets `order_amount`
     pub fn order_amount(mut self, order_amount: i64) -> Self {
         self.order_amount = Some(order_amount);
         self
     }
-    /// Sets `pay_amount`.
+    /// Sets `pay_amount`
     pub fn pay_amount(mut self, pay_amount: i64) -> Self {
         self.pay_amount = Some(pay_amount);
         self
     }
-    /// Sets `pay_time`.
+    /// Sets `pay_time`
     pub fn pay_time(mut self, pay_time: i64) -> Self {
         self.pay_time = Some(pay_time);
         self
     }
-    /// Sets `promise_sign_time`.
+    /// Sets `promise_sign_time`
     pub fn promise_sign_time(mut self, promise_sign_time: i64) -> Self {
         self.promise_sign_time = Some(promise_sign_time);
         self
     }
-    /// Sets `receiver_info`.
+    /// Sets `receiver_info` (sensitive: redacted in `Debug`)
     pub fn receiver_info(mut self, receiver_info: ReceiverInfo) -> Self {
         self.receiver_info = Some(receiver_info);
         self
     }
-    /// Sets `seller_remark`.
+    /// Sets `seller_remark`
     pub fn seller_remark(mut self, seller_remark: impl Into<String>) -> Self {
         self.seller_remark = Some(seller_remark.into());
         self
     }
-    /// Sets `sender_info`.
+    /// Sets `sender_info`
     pub fn sender_info(mut self, sender_info: SenderInfo) -> Self {
         self.sender_info = Some(sender_info);
         self
     }
-    /// Sets `source_platform_code`.
+    /// Sets `source_platform_code`
     pub fn source_platform_code(
         mut self,
         source_platform_code: impl Into<String>,
@@ -208,12 +208,12 @@ impl BicOrderDetail {
         self.source_platform_code = Some(source_platform_code.into());
         self
     }
-    /// Sets `user_id`.
+    /// Sets `user_id`
     pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
         self.user_id = Some(user_id.into());
         self
     }
-    /// Sets `warehouse_code`.
+    /// Sets `warehouse_code`
     pub fn warehouse_code(mut self, warehouse_code: impl Into<String>) -> Self {
         self.warehouse_code = Some(warehouse_code.into());
         self
@@ -287,27 +287,27 @@ impl BicProductInfo {
             unit: Default::default(),
         }
     }
-    /// Sets `bar_code`.
+    /// Sets `bar_code`
     pub fn bar_code(mut self, bar_code: impl Into<String>) -> Self {
         self.bar_code = Some(bar_code.into());
         self
     }
-    /// Sets `cargo_code`.
+    /// Sets `cargo_code`
     pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
         self.cargo_code = Some(cargo_code.into());
         self
     }
-    /// Sets `count`.
+    /// Sets `count`
     pub fn count(mut self, count: i32) -> Self {
         self.count = Some(count);
         self
     }
-    /// Sets `first_category_id`.
+    /// Sets `first_category_id`
     pub fn first_category_id(mut self, first_category_id: impl Into<String>) -> Self {
         self.first_category_id = Some(first_category_id.into());
         self
     }
-    /// Sets `first_category_name`.
+    /// Sets `first_category_name`
     pub fn first_category_name(
         mut self,
         first_category_name: impl Into<String>,
@@ -315,12 +315,12 @@ impl BicProductInfo {
         self.first_category_name = Some(first_category_name.into());
         self
     }
-    /// Sets `fourth_category_id`.
+    /// Sets `fourth_category_id`
     pub fn fourth_category_id(mut self, fourth_category_id: impl Into<String>) -> Self {
         self.fourth_category_id = Some(fourth_category_id.into());
         self
     }
-    /// Sets `fourth_category_name`.
+    /// Sets `fourth_category_name`
     pub fn fourth_category_name(
         mut self,
         fourth_category_name: impl Into<String>,
@@ -328,27 +328,27 @@ impl BicProductInfo {
         self.fourth_category_name = Some(fourth_category_name.into());
         self
     }
-    /// Sets `pic_url`.
+    /// Sets `pic_url`
     pub fn pic_url(mut self, pic_url: impl Into<String>) -> Self {
         self.pic_url = Some(pic_url.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `product_name`.
+    /// Sets `product_name`
     pub fn product_name(mut self, product_name: impl Into<String>) -> Self {
         self.product_name = Some(product_name.into());
         self
     }
-    /// Sets `second_category_id`.
+    /// Sets `second_category_id`
     pub fn second_category_id(mut self, second_category_id: impl Into<String>) -> Self {
         self.second_category_id = Some(second_category_id.into());
         self
     }
-    /// Sets `second_category_name`.
+    /// Sets `second_category_name`
     pub fn second_category_name(
         mut self,
         second_category_name: impl Into<String>,
@@ -356,32 +356,32 @@ impl BicProductInfo {
         self.second_category_name = Some(second_category_name.into());
         self
     }
-    /// Sets `sku_desc`.
+    /// Sets `sku_desc`
     pub fn sku_desc(mut self, sku_desc: impl Into<String>) -> Self {
         self.sku_desc = Some(sku_desc.into());
         self
     }
-    /// Sets `sku_id`.
+    /// Sets `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
         self.sku_id = Some(sku_id.into());
         self
     }
-    /// Sets `sku_price`.
+    /// Sets `sku_price`
     pub fn sku_price(mut self, sku_price: i64) -> Self {
         self.sku_price = Some(sku_price);
         self
     }
-    /// Sets `spec_info`.
+    /// Sets `spec_info`
     pub fn spec_info(mut self, spec_info: impl Into<String>) -> Self {
         self.spec_info = Some(spec_info.into());
         self
     }
-    /// Sets `third_category_id`.
+    /// Sets `third_category_id`
     pub fn third_category_id(mut self, third_category_id: impl Into<String>) -> Self {
         self.third_category_id = Some(third_category_id.into());
         self
     }
-    /// Sets `third_category_name`.
+    /// Sets `third_category_name`
     pub fn third_category_name(
         mut self,
         third_category_name: impl Into<String>,
@@ -389,7 +389,7 @@ impl BicProductInfo {
         self.third_category_name = Some(third_category_name.into());
         self
     }
-    /// Sets `unit`.
+    /// Sets `unit`
     pub fn unit(mut self, unit: impl Into<String>) -> Self {
         self.unit = Some(unit.into());
         self
@@ -464,67 +464,67 @@ impl ReceiverInfo {
             street_name: Default::default(),
         }
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `city_name`.
+    /// Sets `city_name`
     pub fn city_name(mut self, city_name: impl Into<String>) -> Self {
         self.city_name = Some(city_name.into());
         self
     }
-    /// Sets `country_code`.
+    /// Sets `country_code`
     pub fn country_code(mut self, country_code: impl Into<String>) -> Self {
         self.country_code = Some(country_code.into());
         self
     }
-    /// Sets `detail_address`.
+    /// Sets `detail_address` (sensitive: redacted in `Debug`)
     pub fn detail_address(mut self, detail_address: impl Into<String>) -> Self {
         self.detail_address = Some(detail_address.into());
         self
     }
-    /// Sets `district_code`.
+    /// Sets `district_code`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `district_name`.
+    /// Sets `district_name`
     pub fn district_name(mut self, district_name: impl Into<String>) -> Self {
         self.district_name = Some(district_name.into());
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name` (sensitive: redacted in `Debug`)
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `phone`.
+    /// Sets `phone` (sensitive: redacted in `Debug`)
     pub fn phone(mut self, phone: impl Into<String>) -> Self {
         self.phone = Some(phone.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `province_name`.
+    /// Sets `province_name`
     pub fn province_name(mut self, province_name: impl Into<String>) -> Self {
         self.province_name = Some(province_name.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `street_name`.
+    /// Sets `street_name`
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
         self
@@ -599,67 +599,67 @@ impl SenderInfo {
             street_name: Default::default(),
         }
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `city_name`.
+    /// Sets `city_name`
     pub fn city_name(mut self, city_name: impl Into<String>) -> Self {
         self.city_name = Some(city_name.into());
         self
     }
-    /// Sets `country_code`.
+    /// Sets `country_code`
     pub fn country_code(mut self, country_code: impl Into<String>) -> Self {
         self.country_code = Some(country_code.into());
         self
     }
-    /// Sets `detail_address`.
+    /// Sets `detail_address` (sensitive: redacted in `Debug`)
     pub fn detail_address(mut self, detail_address: impl Into<String>) -> Self {
         self.detail_address = Some(detail_address.into());
         self
     }
-    /// Sets `district_code`.
+    /// Sets `district_code`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `district_name`.
+    /// Sets `district_name`
     pub fn district_name(mut self, district_name: impl Into<String>) -> Self {
         self.district_name = Some(district_name.into());
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `phone`.
+    /// Sets `phone` (sensitive: redacted in `Debug`)
     pub fn phone(mut self, phone: impl Into<String>) -> Self {
         self.phone = Some(phone.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `province_name`.
+    /// Sets `province_name`
     pub fn province_name(mut self, province_name: impl Into<String>) -> Self {
         self.province_name = Some(province_name.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `street_name`.
+    /// Sets `street_name`
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
         self

@@ -68,7 +68,7 @@ impl YuncReflowInboundCallbackRequest {
             occur_time: Default::default(),
         }
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(
         mut self,
         extend: ::std::collections::BTreeMap<String, String>,
@@ -76,7 +76,7 @@ impl YuncReflowInboundCallbackRequest {
         self.extend = extend;
         self
     }
-    /// Sets `occur_time`.
+    /// Sets `occur_time`
     pub fn occur_time(mut self, occur_time: i64) -> Self {
         self.occur_time = Some(occur_time);
         self
@@ -151,7 +151,7 @@ impl Detail {
             batch_info: Default::default(),
         }
     }
-    /// Sets `batch_info`.
+    /// Sets `batch_info`
     pub fn batch_info(mut self, batch_info: BatchInfo) -> Self {
         self.batch_info = Some(batch_info);
         self

@@ -106,37 +106,37 @@ impl YuncReflowInboundCreateRequest {
             supplier_name: Default::default(),
         }
     }
-    /// Sets `order_create_time`.
+    /// Sets `order_create_time`
     pub fn order_create_time(mut self, order_create_time: i64) -> Self {
         self.order_create_time = Some(order_create_time);
         self
     }
-    /// Sets `owner_code`.
+    /// Sets `owner_code`
     pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
         self.owner_code = Some(owner_code.into());
         self
     }
-    /// Sets `owner_name`.
+    /// Sets `owner_name`
     pub fn owner_name(mut self, owner_name: impl Into<String>) -> Self {
         self.owner_name = Some(owner_name.into());
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `sale_express`.
+    /// Sets `sale_express`
     pub fn sale_express(mut self, sale_express: impl Into<String>) -> Self {
         self.sale_express = Some(sale_express.into());
         self
     }
-    /// Sets `sale_express_name`.
+    /// Sets `sale_express_name`
     pub fn sale_express_name(mut self, sale_express_name: impl Into<String>) -> Self {
         self.sale_express_name = Some(sale_express_name.into());
         self
     }
-    /// Sets `sale_outbound_order_no`.
+    /// Sets `sale_outbound_order_no`
     pub fn sale_outbound_order_no(
         mut self,
         sale_outbound_order_no: impl Into<String>,
@@ -144,7 +144,7 @@ impl YuncReflowInboundCreateRequest {
         self.sale_outbound_order_no = Some(sale_outbound_order_no.into());
         self
     }
-    /// Sets `sale_return_express`.
+    /// Sets `sale_return_express`
     pub fn sale_return_express(
         mut self,
         sale_return_express: impl Into<String>,
@@ -152,7 +152,7 @@ impl YuncReflowInboundCreateRequest {
         self.sale_return_express = Some(sale_return_express.into());
         self
     }
-    /// Sets `sale_return_express_name`.
+    /// Sets `sale_return_express_name`
     pub fn sale_return_express_name(
         mut self,
         sale_return_express_name: impl Into<String>,
@@ -160,7 +160,7 @@ impl YuncReflowInboundCreateRequest {
         self.sale_return_express_name = Some(sale_return_express_name.into());
         self
     }
-    /// Sets `sale_return_way_bill_no`.
+    /// Sets `sale_return_way_bill_no`
     pub fn sale_return_way_bill_no(
         mut self,
         sale_return_way_bill_no: impl Into<String>,
@@ -168,27 +168,27 @@ impl YuncReflowInboundCreateRequest {
         self.sale_return_way_bill_no = Some(sale_return_way_bill_no.into());
         self
     }
-    /// Sets `sale_way_bill_no`.
+    /// Sets `sale_way_bill_no`
     pub fn sale_way_bill_no(mut self, sale_way_bill_no: impl Into<String>) -> Self {
         self.sale_way_bill_no = Some(sale_way_bill_no.into());
         self
     }
-    /// Sets `shop_name`.
+    /// Sets `shop_name`
     pub fn shop_name(mut self, shop_name: impl Into<String>) -> Self {
         self.shop_name = Some(shop_name.into());
         self
     }
-    /// Sets `shopid`.
+    /// Sets `shopid`
     pub fn shopid(mut self, shopid: i64) -> Self {
         self.shopid = Some(shopid);
         self
     }
-    /// Sets `supplier_code`.
+    /// Sets `supplier_code`
     pub fn supplier_code(mut self, supplier_code: impl Into<String>) -> Self {
         self.supplier_code = Some(supplier_code.into());
         self
     }
-    /// Sets `supplier_name`.
+    /// Sets `supplier_name`
     pub fn supplier_name(mut self, supplier_name: impl Into<String>) -> Self {
         self.supplier_name = Some(supplier_name.into());
         self
@@ -244,17 +244,17 @@ impl OrderDetail {
             erp_sku_id: Default::default(),
         }
     }
-    /// Sets `actual_qty`.
+    /// Sets `actual_qty`
     pub fn actual_qty(mut self, actual_qty: i32) -> Self {
         self.actual_qty = Some(actual_qty);
         self
     }
-    /// Sets `barcode`.
+    /// Sets `barcode`
     pub fn barcode(mut self, barcode: impl Into<String>) -> Self {
         self.barcode = Some(barcode.into());
         self
     }
-    /// Sets `erp_sku_id`.
+    /// Sets `erp_sku_id`
     pub fn erp_sku_id(mut self, erp_sku_id: impl Into<String>) -> Self {
         self.erp_sku_id = Some(erp_sku_id.into());
         self

@@ -59,7 +59,7 @@ impl YuncReflowInventoryAdjustRequest {
             details: Default::default(),
         }
     }
-    /// Sets `details`.
+    /// Sets `details`
     pub fn details(mut self, details: Vec<Detail>) -> Self {
         self.details = details;
         self
@@ -109,7 +109,7 @@ impl Adjust {
             batch_info: Default::default(),
         }
     }
-    /// Sets `batch_info`.
+    /// Sets `batch_info`
     pub fn batch_info(mut self, batch_info: BatchInfo) -> Self {
         self.batch_info = Some(batch_info);
         self
@@ -158,27 +158,27 @@ impl Detail {
             shopid: Default::default(),
         }
     }
-    /// Sets `erp_sku_id`.
+    /// Sets `erp_sku_id`
     pub fn erp_sku_id(mut self, erp_sku_id: impl Into<String>) -> Self {
         self.erp_sku_id = Some(erp_sku_id.into());
         self
     }
-    /// Sets `owner_code`.
+    /// Sets `owner_code`
     pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
         self.owner_code = Some(owner_code.into());
         self
     }
-    /// Sets `owner_name`.
+    /// Sets `owner_name`
     pub fn owner_name(mut self, owner_name: impl Into<String>) -> Self {
         self.owner_name = Some(owner_name.into());
         self
     }
-    /// Sets `shop_name`.
+    /// Sets `shop_name`
     pub fn shop_name(mut self, shop_name: impl Into<String>) -> Self {
         self.shop_name = Some(shop_name.into());
         self
     }
-    /// Sets `shopid`.
+    /// Sets `shopid`
     pub fn shopid(mut self, shopid: i64) -> Self {
         self.shopid = Some(shopid);
         self

@@ -34,12 +34,12 @@ impl YuncReflowInventoryCheckRequest {
             remark: Default::default(),
         }
     }
-    /// Sets `audit_details`.
+    /// Sets `audit_details`
     pub fn audit_details(mut self, audit_details: Vec<AuditDetail>) -> Self {
         self.audit_details = audit_details;
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self

@@ -52,12 +52,12 @@ impl YuncReflowOutboundCallbackRequest {
             slip_no: Default::default(),
         }
     }
-    /// Sets `details`.
+    /// Sets `details`
     pub fn details(mut self, details: Vec<Detail>) -> Self {
         self.details = details;
         self
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(
         mut self,
         extend: ::std::collections::BTreeMap<String, String>,
@@ -65,17 +65,17 @@ impl YuncReflowOutboundCallbackRequest {
         self.extend = extend;
         self
     }
-    /// Sets `occur_time`.
+    /// Sets `occur_time`
     pub fn occur_time(mut self, occur_time: i64) -> Self {
         self.occur_time = Some(occur_time);
         self
     }
-    /// Sets `package_infos`.
+    /// Sets `package_infos`
     pub fn package_infos(mut self, package_infos: Vec<PackageInfo>) -> Self {
         self.package_infos = package_infos;
         self
     }
-    /// Sets `slip_no`.
+    /// Sets `slip_no`
     pub fn slip_no(mut self, slip_no: impl Into<String>) -> Self {
         self.slip_no = Some(slip_no.into());
         self
@@ -123,32 +123,32 @@ impl Detail {
             shipped_qty: Default::default(),
         }
     }
-    /// Sets `batch_info`.
+    /// Sets `batch_info`
     pub fn batch_info(mut self, batch_info: BatchInfo) -> Self {
         self.batch_info = Some(batch_info);
         self
     }
-    /// Sets `cargo_code`.
+    /// Sets `cargo_code`
     pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
         self.cargo_code = Some(cargo_code.into());
         self
     }
-    /// Sets `inventory_status`.
+    /// Sets `inventory_status`
     pub fn inventory_status(mut self, inventory_status: i32) -> Self {
         self.inventory_status = Some(inventory_status);
         self
     }
-    /// Sets `inventory_type`.
+    /// Sets `inventory_type`
     pub fn inventory_type(mut self, inventory_type: i32) -> Self {
         self.inventory_type = Some(inventory_type);
         self
     }
-    /// Sets `line_no`.
+    /// Sets `line_no`
     pub fn line_no(mut self, line_no: impl Into<String>) -> Self {
         self.line_no = Some(line_no.into());
         self
     }
-    /// Sets `shipped_qty`.
+    /// Sets `shipped_qty`
     pub fn shipped_qty(mut self, shipped_qty: i64) -> Self {
         self.shipped_qty = Some(shipped_qty);
         self
@@ -174,17 +174,17 @@ impl Logistics {
             track_no: Default::default(),
         }
     }
-    /// Sets `delivery_mode`.
+    /// Sets `delivery_mode`
     pub fn delivery_mode(mut self, delivery_mode: i32) -> Self {
         self.delivery_mode = Some(delivery_mode);
         self
     }
-    /// Sets `express`.
+    /// Sets `express`
     pub fn express(mut self, express: impl Into<String>) -> Self {
         self.express = Some(express.into());
         self
     }
-    /// Sets `track_no`.
+    /// Sets `track_no`
     pub fn track_no(mut self, track_no: impl Into<String>) -> Self {
         self.track_no = Some(track_no.into());
         self
@@ -252,87 +252,87 @@ impl PackageInfo {
             width: Default::default(),
         }
     }
-    /// Sets `actual_weight`.
+    /// Sets `actual_weight`
     pub fn actual_weight(mut self, actual_weight: i64) -> Self {
         self.actual_weight = Some(actual_weight);
         self
     }
-    /// Sets `composition_mode`.
+    /// Sets `composition_mode`
     pub fn composition_mode(mut self, composition_mode: i32) -> Self {
         self.composition_mode = Some(composition_mode);
         self
     }
-    /// Sets `create_time`.
+    /// Sets `create_time`
     pub fn create_time(mut self, create_time: i64) -> Self {
         self.create_time = Some(create_time);
         self
     }
-    /// Sets `expect_weight`.
+    /// Sets `expect_weight`
     pub fn expect_weight(mut self, expect_weight: i64) -> Self {
         self.expect_weight = Some(expect_weight);
         self
     }
-    /// Sets `height`.
+    /// Sets `height`
     pub fn height(mut self, height: i64) -> Self {
         self.height = Some(height);
         self
     }
-    /// Sets `length`.
+    /// Sets `length`
     pub fn length(mut self, length: i64) -> Self {
         self.length = Some(length);
         self
     }
-    /// Sets `length_unit`.
+    /// Sets `length_unit`
     pub fn length_unit(mut self, length_unit: impl Into<String>) -> Self {
         self.length_unit = Some(length_unit.into());
         self
     }
-    /// Sets `logistics`.
+    /// Sets `logistics`
     pub fn logistics(mut self, logistics: Logistics) -> Self {
         self.logistics = Some(logistics);
         self
     }
-    /// Sets `package_items`.
+    /// Sets `package_items`
     pub fn package_items(mut self, package_items: Vec<PackageItem>) -> Self {
         self.package_items = package_items;
         self
     }
-    /// Sets `package_no`.
+    /// Sets `package_no`
     pub fn package_no(mut self, package_no: impl Into<String>) -> Self {
         self.package_no = Some(package_no.into());
         self
     }
-    /// Sets `packed_time`.
+    /// Sets `packed_time`
     pub fn packed_time(mut self, packed_time: i64) -> Self {
         self.packed_time = Some(packed_time);
         self
     }
-    /// Sets `pm_infos`.
+    /// Sets `pm_infos`
     pub fn pm_infos(mut self, pm_infos: Vec<PmInfo>) -> Self {
         self.pm_infos = pm_infos;
         self
     }
-    /// Sets `shipped_time`.
+    /// Sets `shipped_time`
     pub fn shipped_time(mut self, shipped_time: i64) -> Self {
         self.shipped_time = Some(shipped_time);
         self
     }
-    /// Sets `volume`.
+    /// Sets `volume`
     pub fn volume(mut self, volume: i64) -> Self {
         self.volume = Some(volume);
         self
     }
-    /// Sets `volume_unit`.
+    /// Sets `volume_unit`
     pub fn volume_unit(mut self, volume_unit: impl Into<String>) -> Self {
         self.volume_unit = Some(volume_unit.into());
         self
     }
-    /// Sets `weight_unit`.
+    /// Sets `weight_unit`
     pub fn weight_unit(mut self, weight_unit: impl Into<String>) -> Self {
         self.weight_unit = Some(weight_unit.into());
         self
     }
-    /// Sets `width`.
+    /// Sets `width`
     pub fn width(mut self, width: i64) -> Self {
         self.width = Some(width);
         self
@@ -373,42 +373,42 @@ impl PackageItem {
             unit: Default::default(),
         }
     }
-    /// Sets `batch_info`.
+    /// Sets `batch_info`
     pub fn batch_info(mut self, batch_info: BatchInfo) -> Self {
         self.batch_info = Some(batch_info);
         self
     }
-    /// Sets `cargo_code`.
+    /// Sets `cargo_code`
     pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
         self.cargo_code = Some(cargo_code.into());
         self
     }
-    /// Sets `cargo_name`.
+    /// Sets `cargo_name`
     pub fn cargo_name(mut self, cargo_name: impl Into<String>) -> Self {
         self.cargo_name = Some(cargo_name.into());
         self
     }
-    /// Sets `inventory_status`.
+    /// Sets `inventory_status`
     pub fn inventory_status(mut self, inventory_status: i32) -> Self {
         self.inventory_status = Some(inventory_status);
         self
     }
-    /// Sets `inventory_type`.
+    /// Sets `inventory_type`
     pub fn inventory_type(mut self, inventory_type: i32) -> Self {
         self.inventory_type = Some(inventory_type);
         self
     }
-    /// Sets `line_no`.
+    /// Sets `line_no`
     pub fn line_no(mut self, line_no: impl Into<String>) -> Self {
         self.line_no = Some(line_no.into());
         self
     }
-    /// Sets `quantity`.
+    /// Sets `quantity`
     pub fn quantity(mut self, quantity: i64) -> Self {
         self.quantity = Some(quantity);
         self
     }
-    /// Sets `unit`.
+    /// Sets `unit`
     pub fn unit(mut self, unit: impl Into<String>) -> Self {
         self.unit = Some(unit.into());
         self
@@ -452,47 +452,47 @@ impl PmInfo {
             type_: Default::default(),
         }
     }
-    /// Sets `bar_code`.
+    /// Sets `bar_code`
     pub fn bar_code(mut self, bar_code: impl Into<String>) -> Self {
         self.bar_code = Some(bar_code.into());
         self
     }
-    /// Sets `cargo_code`.
+    /// Sets `cargo_code`
     pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
         self.cargo_code = Some(cargo_code.into());
         self
     }
-    /// Sets `category`.
+    /// Sets `category`
     pub fn category(mut self, category: i32) -> Self {
         self.category = Some(category);
         self
     }
-    /// Sets `code`.
+    /// Sets `code`
     pub fn code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `num`.
+    /// Sets `num`
     pub fn num(mut self, num: i32) -> Self {
         self.num = Some(num);
         self
     }
-    /// Sets `owner_code`.
+    /// Sets `owner_code`
     pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
         self.owner_code = Some(owner_code.into());
         self
     }
-    /// Sets `owner_name`.
+    /// Sets `owner_name`
     pub fn owner_name(mut self, owner_name: impl Into<String>) -> Self {
         self.owner_name = Some(owner_name.into());
         self
     }
-    /// Sets `type`.
+    /// Sets `type`
     pub fn type_(mut self, type_: i32) -> Self {
         self.type_ = Some(type_);
         self

@@ -125,62 +125,62 @@ impl YuncReflowOutboundCreateRequest {
             source_platform_name: Default::default(),
         }
     }
-    /// Sets `express`.
+    /// Sets `express`
     pub fn express(mut self, express: impl Into<String>) -> Self {
         self.express = Some(express.into());
         self
     }
-    /// Sets `express_name`.
+    /// Sets `express_name`
     pub fn express_name(mut self, express_name: impl Into<String>) -> Self {
         self.express_name = Some(express_name.into());
         self
     }
-    /// Sets `order_create_time`.
+    /// Sets `order_create_time`
     pub fn order_create_time(mut self, order_create_time: i64) -> Self {
         self.order_create_time = Some(order_create_time);
         self
     }
-    /// Sets `order_time`.
+    /// Sets `order_time`
     pub fn order_time(mut self, order_time: i64) -> Self {
         self.order_time = Some(order_time);
         self
     }
-    /// Sets `owner_code`.
+    /// Sets `owner_code`
     pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
         self.owner_code = Some(owner_code.into());
         self
     }
-    /// Sets `owner_name`.
+    /// Sets `owner_name`
     pub fn owner_name(mut self, owner_name: impl Into<String>) -> Self {
         self.owner_name = Some(owner_name.into());
         self
     }
-    /// Sets `receiver_info`.
+    /// Sets `receiver_info` (sensitive: redacted in `Debug`)
     pub fn receiver_info(mut self, receiver_info: ReceiverInfo) -> Self {
         self.receiver_info = Some(receiver_info);
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `sender_info`.
+    /// Sets `sender_info`
     pub fn sender_info(mut self, sender_info: SenderInfo) -> Self {
         self.sender_info = Some(sender_info);
         self
     }
-    /// Sets `shop_name`.
+    /// Sets `shop_name`
     pub fn shop_name(mut self, shop_name: impl Into<String>) -> Self {
         self.shop_name = Some(shop_name.into());
         self
     }
-    /// Sets `shopid`.
+    /// Sets `shopid`
     pub fn shopid(mut self, shopid: i64) -> Self {
         self.shopid = Some(shopid);
         self
     }
-    /// Sets `source_platform_code`.
+    /// Sets `source_platform_code`
     pub fn source_platform_code(
         mut self,
         source_platform_code: impl Into<String>,
@@ -188,7 +188,7 @@ impl YuncReflowOutboundCreateRequest {
         self.source_platform_code = Some(source_platform_code.into());
         self
     }
-    /// Sets `source_platform_name`.
+    /// Sets `source_platform_name`
     pub fn source_platform_name(
         mut self,
         source_platform_name: impl Into<String>,
@@ -247,17 +247,17 @@ impl OrderDetail {
             erp_sku_id: Default::default(),
         }
     }
-    /// Sets `actual_qty`.
+    /// Sets `actual_qty`
     pub fn actual_qty(mut self, actual_qty: i64) -> Self {
         self.actual_qty = Some(actual_qty);
         self
     }
-    /// Sets `barcode`.
+    /// Sets `barcode`
     pub fn barcode(mut self, barcode: impl Into<String>) -> Self {
         self.barcode = Some(barcode.into());
         self
     }
-    /// Sets `erp_sku_id`.
+    /// Sets `erp_sku_id`
     pub fn erp_sku_id(mut self, erp_sku_id: impl Into<String>) -> Self {
         self.erp_sku_id = Some(erp_sku_id.into());
         self
@@ -328,62 +328,62 @@ impl ReceiverInfo {
             telephone: Default::default(),
         }
     }
-    /// Sets `city`.
+    /// Sets `city`
     pub fn city(mut self, city: impl Into<String>) -> Self {
         self.city = Some(city.into());
         self
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `detail`.
+    /// Sets `detail` (sensitive: redacted in `Debug`)
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self
     }
-    /// Sets `district`.
+    /// Sets `district`
     pub fn district(mut self, district: impl Into<String>) -> Self {
         self.district = Some(district.into());
         self
     }
-    /// Sets `district_code`.
+    /// Sets `district_code`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name` (sensitive: redacted in `Debug`)
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `province`.
+    /// Sets `province`
     pub fn province(mut self, province: impl Into<String>) -> Self {
         self.province = Some(province.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `street`.
+    /// Sets `street`
     pub fn street(mut self, street: impl Into<String>) -> Self {
         self.street = Some(street.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `telephone`.
+    /// Sets `telephone` (sensitive: redacted in `Debug`)
     pub fn telephone(mut self, telephone: impl Into<String>) -> Self {
         self.telephone = Some(telephone.into());
         self
@@ -454,62 +454,62 @@ impl SenderInfo {
             telephone: Default::default(),
         }
     }
-    /// Sets `city`.
+    /// Sets `city`
     pub fn city(mut self, city: impl Into<String>) -> Self {
         self.city = Some(city.into());
         self
     }
-    /// Sets `city_code`.
+    /// Sets `city_code`
     pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
         self.city_code = Some(city_code.into());
         self
     }
-    /// Sets `detail`.
+    /// Sets `detail`
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self
     }
-    /// Sets `district`.
+    /// Sets `district`
     pub fn district(mut self, district: impl Into<String>) -> Self {
         self.district = Some(district.into());
         self
     }
-    /// Sets `district_code`.
+    /// Sets `district_code`
     pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
         self.district_code = Some(district_code.into());
         self
     }
-    /// Sets `mobile`.
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
     pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
         self.mobile = Some(mobile.into());
         self
     }
-    /// Sets `name`.
+    /// Sets `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `province`.
+    /// Sets `province`
     pub fn province(mut self, province: impl Into<String>) -> Self {
         self.province = Some(province.into());
         self
     }
-    /// Sets `province_code`.
+    /// Sets `province_code`
     pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
         self.province_code = Some(province_code.into());
         self
     }
-    /// Sets `street`.
+    /// Sets `street`
     pub fn street(mut self, street: impl Into<String>) -> Self {
         self.street = Some(street.into());
         self
     }
-    /// Sets `street_code`.
+    /// Sets `street_code`
     pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
         self.street_code = Some(street_code.into());
         self
     }
-    /// Sets `telephone`.
+    /// Sets `telephone` (sensitive: redacted in `Debug`)
     pub fn telephone(mut self, telephone: impl Into<String>) -> Self {
         self.telephone = Some(telephone.into());
         self

@@ -31,32 +31,32 @@ impl BatchInfo {
             supplier_id: Default::default(),
         }
     }
-    /// Sets `batch_number`.
+    /// Sets `batch_number`
     pub fn batch_number(mut self, batch_number: impl Into<String>) -> Self {
         self.batch_number = Some(batch_number.into());
         self
     }
-    /// Sets `expire_date`.
+    /// Sets `expire_date`
     pub fn expire_date(mut self, expire_date: i64) -> Self {
         self.expire_date = Some(expire_date);
         self
     }
-    /// Sets `product_date`.
+    /// Sets `product_date`
     pub fn product_date(mut self, product_date: i64) -> Self {
         self.product_date = Some(product_date);
         self
     }
-    /// Sets `receipt_date`.
+    /// Sets `receipt_date`
     pub fn receipt_date(mut self, receipt_date: i64) -> Self {
         self.receipt_date = Some(receipt_date);
         self
     }
-    /// Sets `scm_inbound_order`.
+    /// Sets `scm_inbound_order`
     pub fn scm_inbound_order(mut self, scm_inbound_order: impl Into<String>) -> Self {
         self.scm_inbound_order = Some(scm_inbound_order.into());
         self
     }
-    /// Sets `supplier_id`.
+    /// Sets `supplier_id`
     pub fn supplier_id(mut self, supplier_id: impl Into<String>) -> Self {
         self.supplier_id = Some(supplier_id.into());
         self
@@ -85,22 +85,22 @@ impl CancelDetail {
             line_no: Default::default(),
         }
     }
-    /// Sets `cancel_amount`.
+    /// Sets `cancel_amount`
     pub fn cancel_amount(mut self, cancel_amount: i32) -> Self {
         self.cancel_amount = Some(cancel_amount);
         self
     }
-    /// Sets `cargo_code`.
+    /// Sets `cargo_code`
     pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
         self.cargo_code = Some(cargo_code.into());
         self
     }
-    /// Sets `erp_sku_id`.
+    /// Sets `erp_sku_id`
     pub fn erp_sku_id(mut self, erp_sku_id: impl Into<String>) -> Self {
         self.erp_sku_id = Some(erp_sku_id.into());
         self
     }
-    /// Sets `line_no`.
+    /// Sets `line_no`
     pub fn line_no(mut self, line_no: impl Into<String>) -> Self {
         self.line_no = Some(line_no.into());
         self
@@ -204,17 +204,17 @@ impl Detail {
             occupied_inventory: Default::default(),
         }
     }
-    /// Sets `batch_extend`.
+    /// Sets `batch_extend`
     pub fn batch_extend(mut self, batch_extend: impl Into<String>) -> Self {
         self.batch_extend = Some(batch_extend.into());
         self
     }
-    /// Sets `lot_id`.
+    /// Sets `lot_id`
     pub fn lot_id(mut self, lot_id: impl Into<String>) -> Self {
         self.lot_id = Some(lot_id.into());
         self
     }
-    /// Sets `occupied_inventory`.
+    /// Sets `occupied_inventory`
     pub fn occupied_inventory(mut self, occupied_inventory: i64) -> Self {
         self.occupied_inventory = Some(occupied_inventory);
         self

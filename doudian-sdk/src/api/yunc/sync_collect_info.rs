@@ -78,22 +78,22 @@ impl YuncSyncCollectInfoRequest {
             width_picture_list: Default::default(),
         }
     }
-    /// Sets `barcode_info_list`.
+    /// Sets `barcode_info_list`
     pub fn barcode_info_list(mut self, barcode_info_list: Vec<BarcodeInfo>) -> Self {
         self.barcode_info_list = barcode_info_list;
         self
     }
-    /// Sets `carton_list`.
+    /// Sets `carton_list`
     pub fn carton_list(mut self, carton_list: Vec<Carton>) -> Self {
         self.carton_list = carton_list;
         self
     }
-    /// Sets `expiry_date`.
+    /// Sets `expiry_date`
     pub fn expiry_date(mut self, expiry_date: i64) -> Self {
         self.expiry_date = Some(expiry_date);
         self
     }
-    /// Sets `expiry_date_picture_list`.
+    /// Sets `expiry_date_picture_list`
     pub fn expiry_date_picture_list(
         mut self,
         expiry_date_picture_list: Vec<String>,
@@ -101,32 +101,32 @@ impl YuncSyncCollectInfoRequest {
         self.expiry_date_picture_list = expiry_date_picture_list;
         self
     }
-    /// Sets `height`.
+    /// Sets `height`
     pub fn height(mut self, height: i64) -> Self {
         self.height = Some(height);
         self
     }
-    /// Sets `height_picture_list`.
+    /// Sets `height_picture_list`
     pub fn height_picture_list(mut self, height_picture_list: Vec<String>) -> Self {
         self.height_picture_list = height_picture_list;
         self
     }
-    /// Sets `length`.
+    /// Sets `length`
     pub fn length(mut self, length: i64) -> Self {
         self.length = Some(length);
         self
     }
-    /// Sets `length_picture_list`.
+    /// Sets `length_picture_list`
     pub fn length_picture_list(mut self, length_picture_list: Vec<String>) -> Self {
         self.length_picture_list = length_picture_list;
         self
     }
-    /// Sets `net_weight`.
+    /// Sets `net_weight`
     pub fn net_weight(mut self, net_weight: i64) -> Self {
         self.net_weight = Some(net_weight);
         self
     }
-    /// Sets `net_weight_picture_list`.
+    /// Sets `net_weight_picture_list`
     pub fn net_weight_picture_list(
         mut self,
         net_weight_picture_list: Vec<String>,
@@ -134,22 +134,22 @@ impl YuncSyncCollectInfoRequest {
         self.net_weight_picture_list = net_weight_picture_list;
         self
     }
-    /// Sets `weight`.
+    /// Sets `weight`
     pub fn weight(mut self, weight: i64) -> Self {
         self.weight = Some(weight);
         self
     }
-    /// Sets `weight_picture_list`.
+    /// Sets `weight_picture_list`
     pub fn weight_picture_list(mut self, weight_picture_list: Vec<String>) -> Self {
         self.weight_picture_list = weight_picture_list;
         self
     }
-    /// Sets `width`.
+    /// Sets `width`
     pub fn width(mut self, width: i64) -> Self {
         self.width = Some(width);
         self
     }
-    /// Sets `width_picture_list`.
+    /// Sets `width_picture_list`
     pub fn width_picture_list(mut self, width_picture_list: Vec<String>) -> Self {
         self.width_picture_list = width_picture_list;
         self
@@ -188,12 +188,12 @@ impl BarcodeInfo {
             barcode_picture: Default::default(),
         }
     }
-    /// Sets `barcode`.
+    /// Sets `barcode`
     pub fn barcode(mut self, barcode: impl Into<String>) -> Self {
         self.barcode = Some(barcode.into());
         self
     }
-    /// Sets `barcode_picture`.
+    /// Sets `barcode_picture`
     pub fn barcode_picture(mut self, barcode_picture: impl Into<String>) -> Self {
         self.barcode_picture = Some(barcode_picture.into());
         self
@@ -231,37 +231,37 @@ impl Carton {
             loading_standard: Default::default(),
         }
     }
-    /// Sets `carton`.
+    /// Sets `carton`
     pub fn carton(mut self, carton: f64) -> Self {
         self.carton = Some(carton);
         self
     }
-    /// Sets `carton_height`.
+    /// Sets `carton_height`
     pub fn carton_height(mut self, carton_height: i64) -> Self {
         self.carton_height = Some(carton_height);
         self
     }
-    /// Sets `carton_length`.
+    /// Sets `carton_length`
     pub fn carton_length(mut self, carton_length: i64) -> Self {
         self.carton_length = Some(carton_length);
         self
     }
-    /// Sets `carton_picture_list`.
+    /// Sets `carton_picture_list`
     pub fn carton_picture_list(mut self, carton_picture_list: Vec<String>) -> Self {
         self.carton_picture_list = carton_picture_list;
         self
     }
-    /// Sets `carton_weight`.
+    /// Sets `carton_weight`
     pub fn carton_weight(mut self, carton_weight: i64) -> Self {
         self.carton_weight = Some(carton_weight);
         self
     }
-    /// Sets `carton_width`.
+    /// Sets `carton_width`
     pub fn carton_width(mut self, carton_width: i64) -> Self {
         self.carton_width = Some(carton_width);
         self
     }
-    /// Sets `loading_standard`.
+    /// Sets `loading_standard`
     pub fn loading_standard(mut self, loading_standard: f64) -> Self {
         self.loading_standard = Some(loading_standard);
         self

@@ -212,12 +212,12 @@ impl Detail {
             lot_id: Default::default(),
         }
     }
-    /// Sets `batch_extend`.
+    /// Sets `batch_extend`
     pub fn batch_extend(mut self, batch_extend: impl Into<String>) -> Self {
         self.batch_extend = Some(batch_extend.into());
         self
     }
-    /// Sets `lot_id`.
+    /// Sets `lot_id`
     pub fn lot_id(mut self, lot_id: impl Into<String>) -> Self {
         self.lot_id = Some(lot_id.into());
         self

@@ -76,12 +76,12 @@ impl YuncSynchronizeSNRequest {
             track_no: Default::default(),
         }
     }
-    /// Sets `express_code`.
+    /// Sets `express_code`
     pub fn express_code(mut self, express_code: impl Into<String>) -> Self {
         self.express_code = Some(express_code.into());
         self
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(
         mut self,
         extend: ::std::collections::BTreeMap<String, String>,
@@ -89,7 +89,7 @@ impl YuncSynchronizeSNRequest {
         self.extend = extend;
         self
     }
-    /// Sets `track_no`.
+    /// Sets `track_no`
     pub fn track_no(mut self, track_no: impl Into<String>) -> Self {
         self.track_no = Some(track_no.into());
         self

@@ -64,7 +64,7 @@ impl YuncValueAddedOrderCallBackRequest {
             details: Default::default(),
         }
     }
-    /// Sets `details`.
+    /// Sets `details`
     pub fn details(mut self, details: Vec<Detail>) -> Self {
         self.details = details;
         self

@@ -88,37 +88,37 @@ impl YuncWmsInboundCallbackRequest {
             sign_detail: Default::default(),
         }
     }
-    /// Sets `abnormal_info_list`.
+    /// Sets `abnormal_info_list`
     pub fn abnormal_info_list(mut self, abnormal_info_list: Vec<AbnormalInfo>) -> Self {
         self.abnormal_info_list = abnormal_info_list;
         self
     }
-    /// Sets `event_type_remark`.
+    /// Sets `event_type_remark`
     pub fn event_type_remark(mut self, event_type_remark: impl Into<String>) -> Self {
         self.event_type_remark = Some(event_type_remark.into());
         self
     }
-    /// Sets `out_biz_code`.
+    /// Sets `out_biz_code`
     pub fn out_biz_code(mut self, out_biz_code: impl Into<String>) -> Self {
         self.out_biz_code = Some(out_biz_code.into());
         self
     }
-    /// Sets `picture_list`.
+    /// Sets `picture_list`
     pub fn picture_list(mut self, picture_list: Vec<String>) -> Self {
         self.picture_list = picture_list;
         self
     }
-    /// Sets `reamrk`.
+    /// Sets `reamrk`
     pub fn reamrk(mut self, reamrk: impl Into<String>) -> Self {
         self.reamrk = Some(reamrk.into());
         self
     }
-    /// Sets `rejection_details`.
+    /// Sets `rejection_details`
     pub fn rejection_details(mut self, rejection_details: Vec<RejectionDetail>) -> Self {
         self.rejection_details = rejection_details;
         self
     }
-    /// Sets `sign_detail`.
+    /// Sets `sign_detail`
     pub fn sign_detail(mut self, sign_detail: SignDetail) -> Self {
         self.sign_detail = Some(sign_detail);
         self
@@ -228,42 +228,42 @@ impl BatchInfo {
             supplier_id: Default::default(),
         }
     }
-    /// Sets `batch_extend`.
+    /// Sets `batch_extend`
     pub fn batch_extend(mut self, batch_extend: impl Into<String>) -> Self {
         self.batch_extend = Some(batch_extend.into());
         self
     }
-    /// Sets `batch_number`.
+    /// Sets `batch_number`
     pub fn batch_number(mut self, batch_number: impl Into<String>) -> Self {
         self.batch_number = Some(batch_number.into());
         self
     }
-    /// Sets `expire_date`.
+    /// Sets `expire_date`
     pub fn expire_date(mut self, expire_date: i64) -> Self {
         self.expire_date = Some(expire_date);
         self
     }
-    /// Sets `lot_id`.
+    /// Sets `lot_id`
     pub fn lot_id(mut self, lot_id: impl Into<String>) -> Self {
         self.lot_id = Some(lot_id.into());
         self
     }
-    /// Sets `product_date`.
+    /// Sets `product_date`
     pub fn product_date(mut self, product_date: i64) -> Self {
         self.product_date = Some(product_date);
         self
     }
-    /// Sets `receipt_date`.
+    /// Sets `receipt_date`
     pub fn receipt_date(mut self, receipt_date: i64) -> Self {
         self.receipt_date = Some(receipt_date);
         self
     }
-    /// Sets `scm_inbound_order`.
+    /// Sets `scm_inbound_order`
     pub fn scm_inbound_order(mut self, scm_inbound_order: impl Into<String>) -> Self {
         self.scm_inbound_order = Some(scm_inbound_order.into());
         self
     }
-    /// Sets `supplier_id`.
+    /// Sets `supplier_id`
     pub fn supplier_id(mut self, supplier_id: impl Into<String>) -> Self {
         self.supplier_id = Some(supplier_id.into());
         self
@@ -370,42 +370,42 @@ impl Detail {
             sn_list: Default::default(),
         }
     }
-    /// Sets `batch_code`.
+    /// Sets `batch_code`
     pub fn batch_code(mut self, batch_code: impl Into<String>) -> Self {
         self.batch_code = Some(batch_code.into());
         self
     }
-    /// Sets `batch_info`.
+    /// Sets `batch_info`
     pub fn batch_info(mut self, batch_info: BatchInfo) -> Self {
         self.batch_info = Some(batch_info);
         self
     }
-    /// Sets `defect_reason`.
+    /// Sets `defect_reason`
     pub fn defect_reason(mut self, defect_reason: DefectReason) -> Self {
         self.defect_reason = Some(defect_reason);
         self
     }
-    /// Sets `expire_date`.
+    /// Sets `expire_date`
     pub fn expire_date(mut self, expire_date: i64) -> Self {
         self.expire_date = Some(expire_date);
         self
     }
-    /// Sets `extend`.
+    /// Sets `extend`
     pub fn extend(mut self, extend: impl Into<String>) -> Self {
         self.extend = Some(extend.into());
         self
     }
-    /// Sets `product_date`.
+    /// Sets `product_date`
     pub fn product_date(mut self, product_date: i64) -> Self {
         self.product_date = Some(product_date);
         self
     }
-    /// Sets `remark`.
+    /// Sets `remark`
     pub fn remark(mut self, remark: impl Into<String>) -> Self {
         self.remark = Some(remark.into());
         self
     }
-    /// Sets `sn_list`.
+    /// Sets `sn_list`
     pub fn sn_list(mut self, sn_list: impl Into<String>) -> Self {
         self.sn_list = Some(sn_list.into());
         self
@@ -434,12 +434,12 @@ impl RejectionDetail {
             rejection_remark: Default::default(),
         }
     }
-    /// Sets `rejection_reason`.
+    /// Sets `rejection_reason`
     pub fn rejection_reason(mut self, rejection_reason: impl Into<String>) -> Self {
         self.rejection_reason = Some(rejection_reason.into());
         self
     }
-    /// Sets `rejection_remark`.
+    /// Sets `rejection_remark`
     pub fn rejection_remark(mut self, rejection_remark: impl Into<String>) -> Self {
         self.rejection_remark = Some(rejection_remark.into());
         self

@@ -127,7 +127,7 @@ impl crate::ser::Object for Data {
         );
         out.present("order_id", &self.order_id.as_ref().map(crate::ids::Text));
         out.present("order_time", &self.order_time);
-        out.present("order_type", &self.order_type);
+        out.present("order_type", &self.order_type.map(crate::codes::Digits));
         out.present("other_sharing_amount", &self.other_sharing_amount);
         out.present("packing_amount", &self.packing_amount);
         out.present("pay_type_desc", &self.pay_type_desc);

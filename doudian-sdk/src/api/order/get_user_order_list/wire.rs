@@ -10,7 +10,7 @@ impl crate::ser::Object for OrderGetUserOrderListRequest {
         out.present("create_time_start", &self.create_time_start);
         out.field("open_id", &self.open_id);
         out.field("open_id_type", &self.open_id_type);
-        out.present("order_status", &self.order_status);
+        out.present("order_status", &self.order_status.map(crate::codes::Digits));
         out.field("page", &self.page);
         out.field("size", &self.size);
     }

@@ -10,7 +10,7 @@ impl crate::ser::Object for OrderInvoiceListRequest {
         out.present("order_by", &self.order_by);
         out.present("order_field", &self.order_field);
         out.present("order_id", &self.order_id.as_ref().map(crate::ids::Text));
-        out.present("order_status", &self.order_status);
+        out.present("order_status", &self.order_status.map(crate::codes::Digits));
         out.present("page_no", &self.page_no);
         out.present("page_size", &self.page_size);
         out.present("start_time", &self.start_time);

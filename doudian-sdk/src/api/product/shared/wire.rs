@@ -4,58 +4,6 @@
 //! How the `product (shared)` types go on and off the wire (generated; see `crate::ser`, `crate::de`).
 #[allow(unused_imports)]
 use super::*;
-impl crate::ser::Object for CategoryDetail {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("first_cid", &self.first_cid);
-        out.present("first_cname", &self.first_cname);
-        out.present("fourth_cid", &self.fourth_cid);
-        out.present("fourth_cname", &self.fourth_cname);
-        out.present("second_cid", &self.second_cid);
-        out.present("second_cname", &self.second_cname);
-        out.present("third_cid", &self.third_cid);
-        out.present("third_cname", &self.third_cname);
-    }
-}
-impl ::serde::Serialize for CategoryDetail {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for CategoryDetail {
-        const NAME: &'static str = "CategoryDetail";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "first_cid" => crate::de::read(map, &mut self.first_cid),
-                "first_cname" => crate::de::read(map, &mut self.first_cname),
-                "fourth_cid" => crate::de::read(map, &mut self.fourth_cid),
-                "fourth_cname" => crate::de::read(map, &mut self.fourth_cname),
-                "second_cid" => crate::de::read(map, &mut self.second_cid),
-                "second_cname" => crate::de::read(map, &mut self.second_cname),
-                "third_cid" => crate::de::read(map, &mut self.third_cid),
-                "third_cname" => crate::de::read(map, &mut self.third_cname),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for CategoryDetail {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for Channel {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("channel_id", &self.channel_id);
