@@ -89,6 +89,7 @@ async fn at_the_quota_every_order_ships_once_and_a_rerun_skips_them() {
     assert_each_shipped_once(&gw, &ids);
     let throttled = throttled_by_gateway(&gw);
     assert_eq!(s["throttled"].as_u64(), Some(throttled), "the summary counts what the gateway answered");
+    assert_eq!(s["calls"].as_u64(), Some(gw.calls(SHIP)), "every ship call was answered and counted");
     assert!(throttled * 100 <= ids.len() as u64, "at most 1% throttled: {throttled}");
     // Paced: n calls at 100/s need (n - 1) × 10 ms; and nothing stalls.
     let seconds = s["seconds"].as_f64().unwrap();

@@ -1,27 +1,32 @@
 //! The client: builds, signs and sends calls, decodes replies, manages tokens and retries.
 
 mod builder;
+mod call;
 mod envelope;
+mod pages;
+mod tokens;
 mod transport;
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use builder::ClientBuilder;
+use call::Call;
+use envelope::decode_data;
 pub use envelope::decode_reply;
-use envelope::{decode_data, RawReply};
+pub use pages::{Items, Pages};
+pub use tokens::Authorized;
 
 use crate::error::{Error, Result};
-use crate::page::{Items, Page, Pages, Paginated};
+use crate::observe::Observers;
 use crate::ratelimit::RateLimiter;
 use crate::request::Request;
-use crate::retry::{self, RetryClass, RetryPolicy};
+use crate::retry::{RetryClass, RetryPolicy};
 use crate::secret::AccessToken;
 use crate::sign;
-use crate::token::{Authorized, Grant, StoredToken, TokenEndpoint, TokenHealth, TokenManager, TokenStore};
+use crate::token::{Grant, StoredToken, TokenEndpoint, TokenHealth, TokenManager, TokenStore};
 
 /// The production gateway.
 pub const DEFAULT_BASE_URL: &str = "https://openapi-fxg.jinritemai.com";
@@ -61,6 +66,8 @@ struct Inner {
     extra_headers: Vec<(String, String)>,
     /// Paces calls per method (shared by clones and shop handles); none by default.
     limiter: Option<Arc<dyn RateLimiter>>,
+    /// Hear every attempt and answer; none by default.
+    observers: Observers,
 }
 
 impl fmt::Debug for Client {
@@ -232,9 +239,8 @@ impl Client {
 
     /// [`Client::execute`] with per-call options.
     pub async fn execute_with<R: Request>(&self, request: &R, options: &CallOptions) -> Result<Response<R::Response>> {
-        let param_json = sign::to_canonical_json(request)?;
-        let reply = self.call_raw(R::METHOD, param_json, R::RETRY, options).await?;
-        decode_data(R::METHOD, &reply)
+        let call = Call::new(self, R::METHOD, sign::to_canonical_json(request)?, R::RETRY, options);
+        self.call(&call, decode_data::<R::Response>).await
     }
 
     /// Calls any method by name with JSON parameters (text, canonicalised before signing),
@@ -279,127 +285,12 @@ impl Client {
         options: &CallOptions,
     ) -> Result<Response<serde_json::Value>> {
         let class = crate::catalog::find(method).map_or(RetryClass::ReadBack, |m| m.retry);
-        let reply = self.call_raw(method, param_json, class, options).await?;
-        decode_data(method, &reply)
-    }
-
-    /// The first page of a paginated request, as a [`Page`].
-    pub async fn page<R>(&self, request: &R) -> Result<Page<R::Item>>
-    where
-        R: Paginated,
-    {
-        check_page_size(request)?;
-        let page = request.page_number().unwrap_or(R::PAGE_BASE);
-        let reply = self.execute(request).await?.into_data();
-        let (items, total) = R::into_items(reply);
-        Ok(Page::new(items, total, page, R::PAGE_BASE, request.page_size()))
-    }
-
-    /// Every page from the request's page on, one request at a time (bounded memory):
-    /// [`Pages::next`] in a loop, or [`Pages::try_collect`] for every page.
-    pub fn pages<R>(&self, request: R) -> Pages<R>
-    where
-        R: Paginated + Send + Sync + 'static,
-        R::Item: Send,
-        R::Response: Send,
-    {
-        Pages::new(self.clone(), request)
-    }
-
-    /// Every item of every page from the request's page on, one page at a time.
-    pub fn items<R>(&self, request: R) -> Items<R>
-    where
-        R: Paginated + Send + Sync + 'static,
-        R::Item: Send,
-        R::Response: Send,
-    {
-        self.pages(request).items()
-    }
-
-    /// Signs and sends one call with retries and token handling; returns the checked reply.
-    async fn call_raw(
-        &self,
-        method: &str,
-        param_json: String,
-        class: RetryClass,
-        options: &CallOptions,
-    ) -> Result<RawReply> {
-        let policy = options.retry.as_ref().unwrap_or(&self.inner.retry);
-        let is_token_call = matches!(method, "token.create" | "token.refresh");
-        let managed = !is_token_call && !options.without_token && options.access_token.is_none();
-        // The refresh-and-retry after a rejected token happens once per call, whatever the retries.
-        let refreshed = AtomicBool::new(false);
-        retry::run(policy, method, policy.retries_ambiguous(class), |attempt| {
-            self.attempt(method, &param_json, options, managed, &refreshed, attempt)
-        })
-        .await
-    }
-
-    /// One attempt with the shop's token; when the platform says the token expired, one
-    /// refresh (shared with every caller that saw the same token) and the call again.
-    async fn attempt(
-        &self,
-        method: &str,
-        param_json: &str,
-        options: &CallOptions,
-        managed: bool,
-        refreshed: &AtomicBool,
-        attempt: u32,
-    ) -> Result<RawReply> {
-        let token = match managed {
-            true => Some(self.managed_access_token().await?),
-            false => options.access_token.clone(),
-        };
-        match self.paced_send(method, param_json, token.as_ref(), options, attempt).await {
-            Err(error) if managed && error.is_token_expired() && !refreshed.swap(true, Ordering::Relaxed) => {
-                let rejected = token.unwrap_or_else(|| AccessToken::new(""));
-                let key = self.shop_key()?;
-                let fresh =
-                    self.inner.tokens.replace_rejected(key, &rejected, self.inner.grant.as_ref(), &*self.inner).await?;
-                self.paced_send(method, param_json, Some(&fresh.access_token), options, attempt).await
-            }
-            outcome => outcome,
-        }
-    }
-
-    /// One request, after waiting for its slot when calls are paced; the limiter hears
-    /// whether the platform throttled it.
-    async fn paced_send(
-        &self,
-        method: &str,
-        param_json: &str,
-        token: Option<&AccessToken>,
-        options: &CallOptions,
-        attempt: u32,
-    ) -> Result<RawReply> {
-        let Some(limiter) = &self.inner.limiter else {
-            return self.inner.send_once(method, param_json, token, options, attempt).await;
-        };
-        limiter.acquire(method).await;
-        let sent_at = tokio::time::Instant::now();
-        let outcome = self.inner.send_once(method, param_json, token, options, attempt).await;
-        match &outcome {
-            Err(error) if error.is_rate_limited() => limiter.throttled(method, sent_at),
-            Ok(_) | Err(Error::Api(_)) => limiter.answered(method, sent_at),
-            Err(_) => {}
-        }
-        outcome
+        let call = Call::new(self, method, param_json, class, options);
+        self.call(&call, decode_data::<serde_json::Value>).await
     }
 
     /// The rate limiter pacing this client's calls, if any.
     pub fn rate_limiter(&self) -> Option<&Arc<dyn RateLimiter>> {
         self.inner.limiter.as_ref()
-    }
-}
-
-fn check_page_size<R: Paginated>(request: &R) -> Result<()> {
-    match (request.page_size(), R::MAX_PAGE_SIZE) {
-        (Some(size), Some(max)) if size > max => {
-            Err(Error::invalid_request(format!("{}: page size {size} is above the method's limit of {max}", R::METHOD)))
-        }
-        (Some(size), _) if size <= 0 => {
-            Err(Error::invalid_request(format!("{}: page size must be positive", R::METHOD)))
-        }
-        _ => Ok(()),
     }
 }

@@ -3,7 +3,7 @@
 //! ## The crate's parts
 //!
 //! A small hand-written core — [`client`], [`sign`], [`token`], [`retry`], [`page`],
-//! [`push`], `spi` and `upload` (features), [`error`], [`codes`], [`ids`] — and the generated
+//! [`observe`], [`push`], `spi` and `upload` (features), [`error`], [`codes`], [`ids`] — and the generated
 //! API under [`api`], one module and one cargo feature per API group (`full` turns them all
 //! on), and the typed push messages (feature `messages`). [`catalog`] lists every method
 //! with its Rust types and feature.
@@ -20,6 +20,7 @@ pub mod codes;
 pub mod de;
 pub mod error;
 pub mod ids;
+pub mod observe;
 pub mod page;
 pub mod push;
 pub mod ratelimit;
@@ -44,9 +45,9 @@ pub mod upload;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod webhook;
 
-pub use client::{CallOptions, Client, ClientBuilder, Response};
+pub use client::{CallOptions, Client, ClientBuilder, Items, Pages, Response};
 pub use error::{ApiError, Error, Result};
-pub use page::{Items, Page, Pages, Paginated};
+pub use page::{Page, Paginated};
 pub use request::Request;
 pub use secret::{AccessToken, AppSecret};
 pub use sign::SignMethod;

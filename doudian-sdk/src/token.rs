@@ -96,26 +96,6 @@ impl Grant {
     }
 }
 
-/// A shop's consent, exchanged for a token ([`crate::Client::authorize_code`]).
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct Authorized {
-    /// A handle acting for the shop.
-    pub shop: crate::Client,
-    /// The pair the platform issued.
-    pub token: StoredToken,
-    /// Why the token store did not take the pair, if it did not. The client holds the pair
-    /// and saves it again in the background; other processes find it once that works.
-    pub save_error: Option<Error>,
-}
-
-impl Authorized {
-    /// Whether the token store took the pair.
-    pub fn is_saved(&self) -> bool {
-        self.save_error.is_none()
-    }
-}
-
 /// A token pair as kept in a [`TokenStore`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -434,15 +414,6 @@ pub(crate) mod tests {
         let lock = handed.lock_renewal("1", Duration::from_secs(1)).await.unwrap();
         assert!(lock.is_held(), "the inner store's lock, not the default");
         lock.release().await;
-    }
-
-    #[test]
-    fn an_authorization_is_saved_when_it_carries_no_save_error() {
-        let shop = crate::Client::builder("k", "s").build().unwrap();
-        let saved = Authorized { shop: shop.clone(), token: token(1), save_error: None };
-        assert!(saved.is_saved());
-        let unsaved = Authorized { shop, token: token(1), save_error: Some(Error::config("down")) };
-        assert!(!unsaved.is_saved());
     }
 
     #[test]

@@ -15,10 +15,10 @@ use doudian_sdk::api::product::{
 };
 use doudian_sdk::api::shop::{ShopBrandListRequest, ShopGetShopCategoryRequest};
 use doudian_sdk::api::sku::SkuListRequest;
+use doudian_sdk::client::Authorized;
 use doudian_sdk::codes::{self, AfterSaleStatus, AfterSaleType};
 use doudian_sdk::ids::{AfterSaleId, ProductId};
 use doudian_sdk::push::{Message, PushEvent};
-use doudian_sdk::token::Authorized;
 use doudian_sdk::{Client, Error};
 use e2e_tests::*;
 

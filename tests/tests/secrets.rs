@@ -8,7 +8,8 @@ use std::time::Duration;
 use doudian_gateway::{Fault, FaultRule, Gateway};
 use doudian_sdk::api::shop::ShopBrandListRequest;
 use doudian_sdk::api::token::{TokenCreateRequest, TokenRefreshRequest};
-use doudian_sdk::token::{Authorized, MemoryTokenStore};
+use doudian_sdk::client::Authorized;
+use doudian_sdk::token::MemoryTokenStore;
 use doudian_sdk::Client;
 use e2e_tests::*;
 

@@ -23,12 +23,16 @@ pub fn model_parts(model: &[ModelStruct]) -> BTreeMap<String, Vec<&ModelStruct>>
 pub fn model_file(model: &[ModelStruct]) -> TokenStream {
     let parts = model_parts(model).into_iter().map(|(module, types)| {
         let features: Vec<&str> = types[0].features.iter().map(String::as_str).collect();
+        let cfg = match features.as_slice() {
+            [one] => quote!(feature = #one),
+            many => quote!(any(#(feature = #many),*)),
+        };
         let module = ident(&module);
         quote! {
-            #[cfg(any(#(feature = #features),*))]
+            #[cfg(#cfg)]
             #[rustfmt::skip]
             mod #module;
-            #[cfg(any(#(feature = #features),*))]
+            #[cfg(#cfg)]
             pub use #module::*;
         }
     });

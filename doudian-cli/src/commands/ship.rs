@@ -25,7 +25,7 @@ use super::{Failure, EXIT_REFUSED};
 use journal::Journal;
 use orders::{parse_csv, shard_of, Shipment};
 use resume::Settled;
-use shipper::{Counting, SHIP_METHOD};
+use shipper::{ShipAnswers, SHIP_METHOD};
 use summary::{Pace, Summary};
 
 #[derive(Debug, Args)]
@@ -84,13 +84,14 @@ pub async fn run(args: ShipArgs) -> Result<(), Failure> {
         None => (Journal::disabled(), journal::Earlier::default()),
     };
 
-    let counting = Arc::new(Counting::new(limiter(&args)?));
-    let limiter: Arc<dyn RateLimiter> = counting.clone();
+    let limiter = limiter(&args)?;
+    let answers = Arc::new(ShipAnswers::default());
     let (client, _gateway) = connect_with(&args.connection, |builder, _app_key| {
         // Throttled calls wait for their slot and try again; a ship call whose outcome is
         // unknown is never retried here (the shipper reads the order back instead).
         Ok(builder
             .rate_limiter(limiter)
+            .observer(answers.clone())
             .retry(RetryPolicy::attempts(10).with_backoff(Duration::from_millis(100), Duration::from_secs(5))))
     })
     .await?;
@@ -117,7 +118,7 @@ pub async fn run(args: ShipArgs) -> Result<(), Failure> {
     progress.finish_and_clear();
 
     let summary = Summary::of(settled);
-    let (throttled, answered) = counting.counts();
+    let (throttled, answered) = answers.counts();
     summary::report(&summary, &Pace { throttled, answered, seconds }, journal.path(), args.json)?;
     if summary.failed.is_empty() {
         Ok(())

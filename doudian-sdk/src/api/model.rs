@@ -6,23 +6,23 @@
 //! after-sale request or a push), so one function handles it whichever call it came
 //! from. Each group re-exports the ones it returns (`api::order::Order`). Declared in
 //! `api-spec/shapes.json`; each type compiles with any feature that holds it.
-#[cfg(any(feature = "after_sale"))]
+#[cfg(feature = "after_sale")]
 #[rustfmt::skip]
 mod after_sale;
-#[cfg(any(feature = "after_sale"))]
+#[cfg(feature = "after_sale")]
 pub use after_sale::*;
 #[cfg(any(feature = "after_sale", feature = "messages", feature = "order"))]
 #[rustfmt::skip]
 mod after_sale_messages_order;
 #[cfg(any(feature = "after_sale", feature = "messages", feature = "order"))]
 pub use after_sale_messages_order::*;
-#[cfg(any(feature = "order"))]
+#[cfg(feature = "order")]
 #[rustfmt::skip]
 mod order;
-#[cfg(any(feature = "order"))]
+#[cfg(feature = "order")]
 pub use order::*;
-#[cfg(any(feature = "product"))]
+#[cfg(feature = "product")]
 #[rustfmt::skip]
 mod product;
-#[cfg(any(feature = "product"))]
+#[cfg(feature = "product")]
 pub use product::*;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::{Client, Inner, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, SANDBOX_BASE_URL};
 use crate::error::{Error, Result};
+use crate::observe::{CallObserver, Observers};
 use crate::ratelimit::{LocalRateLimiter, RateLimiter, RateLimits};
 use crate::retry::RetryPolicy;
 use crate::secret::AppSecret;
@@ -34,6 +35,7 @@ impl Client {
             extra_headers: Vec::new(),
             use_env_proxy: true,
             limiter: None,
+            observers: Observers::default(),
         }
     }
 }
@@ -60,6 +62,7 @@ pub struct ClientBuilder {
     extra_headers: Vec<(String, String)>,
     use_env_proxy: bool,
     limiter: Option<Arc<dyn RateLimiter>>,
+    observers: Observers,
 }
 
 impl ClientBuilder {
@@ -193,6 +196,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Adds an observer that hears every attempt and every answer of this client's calls
+    /// (see [`crate::observe`]). Several may be added: each hears every event, in the
+    /// order they were added. Pass an `Arc` to keep a handle on it.
+    pub fn observer(mut self, observer: impl CallObserver) -> Self {
+        self.observers.push(Box::new(observer));
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<Client> {
         if self.app_key.trim().is_empty() {
@@ -241,10 +252,22 @@ impl ClientBuilder {
                 grant: self.grant,
                 extra_headers: self.extra_headers,
                 limiter: self.limiter,
+                observers: with_metrics(self.observers),
             }),
             shop,
         })
     }
+}
+
+/// With the `metrics` feature every client also records through the `metrics` facade.
+fn with_metrics(observers: Observers) -> Observers {
+    #[cfg(feature = "metrics")]
+    let observers = {
+        let mut observers = observers;
+        observers.push(Box::new(crate::observe::Metrics));
+        observers
+    };
+    observers
 }
 
 #[cfg(test)]

@@ -1,22 +1,25 @@
-//! One signed HTTP attempt, and the token calls built on it.
+//! One signed HTTP exchange: the URL and its query, the headers, the body read within its
+//! limit, and the envelope checked.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use futures_util::future::BoxFuture;
 use reqwest::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, FROM};
+use reqwest::StatusCode;
 use tracing::Instrument;
 
-use super::envelope::{check_envelope, decode_data, RawReply};
-use super::{CallOptions, Client, Inner, Response};
+use super::call::Call;
+use super::envelope::{check_envelope, RawReply};
+use super::Inner;
 use crate::error::{Error, Result, TransportError, TransportKind};
 use crate::request::method_path;
-use crate::retry;
 use crate::secret::AccessToken;
-use crate::sign;
-use crate::token::{Grant, TokenEndpoint, TokenReply};
 
-/// The excerpt of a token reply that does not decode: it may hold live tokens.
-const WITHHELD: &str = "<withheld: token replies carry secrets>";
+/// What one exchange gave: the checked reply or why there is none, and the size of the
+/// body read (0 when none was).
+pub(super) struct Sent {
+    pub(super) reply: Result<RawReply>,
+    pub(super) bytes: usize,
+}
 
 /// What a query value keeps as it is: the RFC 3986 unreserved characters.
 const QUERY_VALUE_KEEPS: &percent_encoding::AsciiSet =
@@ -91,37 +94,33 @@ impl Inner {
 
     /// One attempt: sign with a fresh timestamp, send, read the body within the limit,
     /// check the envelope. Logged in a `doudian.call` span; never the URL, token or body.
-    pub(super) async fn send_once(
-        &self,
-        method: &str,
-        param_json: &str,
-        token: Option<&AccessToken>,
-        options: &CallOptions,
-        attempt: u32,
-    ) -> Result<RawReply> {
+    pub(super) async fn send_once(&self, call: &Call<'_>, token: Option<&AccessToken>, attempt: u32) -> Sent {
+        let method = call.method;
         let span = tracing::info_span!("doudian.call", method, attempt, log_id = tracing::field::Empty);
         let started = Instant::now();
-        let outcome = self.exchange(method, param_json, token, options).instrument(span.clone()).await;
+        let fetched = self.fetch(call, token).instrument(span.clone()).await;
+        let bytes = fetched.as_ref().map_or(0, |(_, body)| body.len());
+        let reply = fetched.and_then(|(status, body)| match status.is_success() {
+            true => check_envelope(method, body),
+            false => Err(transport_error(method, TransportKind::Status(status.as_u16()), None)),
+        });
         let latency_ms = started.elapsed().as_millis() as u64;
         let _entered = span.enter();
-        match &outcome {
+        match &reply {
             Ok(reply) => {
                 span.record("log_id", reply.log_id.as_str());
-                tracing::debug!(latency_ms, bytes = reply.body.len(), "reply");
+                tracing::debug!(latency_ms, bytes, "reply");
             }
             Err(error) => tracing::debug!(latency_ms, error = %crate::error::Chain(error), "call failed"),
         }
-        outcome
+        Sent { reply, bytes }
     }
 
-    async fn exchange(
-        &self,
-        method: &str,
-        param_json: &str,
-        token: Option<&AccessToken>,
-        options: &CallOptions,
-    ) -> Result<RawReply> {
-        let timestamp = crate::token::unix_now().to_string();
+    /// Sends the signed request and reads the body within the limit: the HTTP status and
+    /// the body, or the transport failure.
+    async fn fetch(&self, call: &Call<'_>, token: Option<&AccessToken>) -> Result<(StatusCode, Vec<u8>)> {
+        let (method, param_json, options) = (call.method, call.param_json.as_str(), call.options);
+        let timestamp = unix_seconds().to_string();
         let sign = self.signer.sign(method, param_json, &timestamp);
         let request = match self.url(method, &sign, &timestamp, token) {
             CallUrl::Parsed(url) => self.http.post(url),
@@ -146,13 +145,6 @@ impl Inner {
             request = request.timeout(timeout);
         }
         tracing::trace!(bytes = param_json.len(), with_token = token.is_some(), "sending");
-        let transport = |kind: TransportKind, source: Option<reqwest::Error>| -> Error {
-            Error::from(TransportError {
-                method: method.to_owned(),
-                kind,
-                source: source.map(|e| Box::new(e.without_url()) as Box<dyn std::error::Error + Send + Sync>),
-            })
-        };
         let classify = |e: reqwest::Error| {
             // A connect error (a connect timeout included) means nothing was sent.
             let kind = if e.is_connect() {
@@ -162,94 +154,45 @@ impl Inner {
             } else {
                 TransportKind::Io
             };
-            transport(kind, Some(e))
+            transport_error(method, kind, Some(e))
         };
         let mut response = request.send().await.map_err(classify)?;
         let status = response.status();
         tracing::trace!(status = status.as_u16(), "reply headers");
         let limit = self.max_response_bytes;
         if response.content_length().is_some_and(|len| len > limit as u64) {
-            return Err(transport(TransportKind::BodyTooLarge { limit }, None));
+            return Err(transport_error(method, TransportKind::BodyTooLarge { limit }, None));
         }
         let mut body = Vec::with_capacity(response.content_length().unwrap_or(8 * 1024).min(limit as u64) as usize);
         while let Some(chunk) = response.chunk().await.map_err(classify)? {
             if body.len() + chunk.len() > limit {
-                return Err(transport(TransportKind::BodyTooLarge { limit }, None));
+                return Err(transport_error(method, TransportKind::BodyTooLarge { limit }, None));
             }
             body.extend_from_slice(&chunk);
         }
-        if !status.is_success() {
-            return Err(transport(TransportKind::Status(status.as_u16()), None));
-        }
-        check_envelope(method, body)
+        Ok((status, body))
     }
 }
 
-impl Client {
-    /// The access token of a managed call: the cached one when nothing is to be done (one
-    /// lock and one clone per call), else what [`Client::token`] gives.
-    pub(super) async fn managed_access_token(&self) -> Result<AccessToken> {
-        let ready =
-            self.shop.as_deref().and_then(|shop| self.inner.tokens.ready_access_token(shop, self.inner.grant.as_ref()));
-        match ready {
-            Some(token) => Ok(token),
-            None => Ok(self.token().await?.access_token),
-        }
-    }
+/// The sign timestamp: Unix seconds now.
+fn unix_seconds() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs())
 }
 
-impl TokenEndpoint for Inner {
-    fn create<'a>(&'a self, grant: &'a Grant) -> BoxFuture<'a, Result<TokenReply>> {
-        Box::pin(async move {
-            let params = sign::canonical_value(&grant.create_params(self.tokens.test_shop()));
-            self.token_call("token.create", params, &self.retry).await
-        })
-    }
-
-    fn refresh<'a>(&'a self, refresh_token: &'a AccessToken, patient: bool) -> BoxFuture<'a, Result<TokenReply>> {
-        Box::pin(async move {
-            let params = sign::canonical_value(&serde_json::json!({
-                "grant_type": "refresh_token",
-                "refresh_token": refresh_token.expose(),
-            }));
-            let policy = if patient { self.retry.clone() } else { retry::RetryPolicy::none() };
-            self.token_call("token.refresh", params, &policy).await
-        })
-    }
-}
-
-impl Inner {
-    /// Token calls: no access token; retried like reads (creating or refreshing twice is
-    /// harmless: the platform returns the same pair). A reply that does not decode may
-    /// hold live tokens: its excerpt is withheld from the error.
-    async fn token_call(
-        &self,
-        method: &'static str,
-        param_json: String,
-        policy: &retry::RetryPolicy,
-    ) -> Result<TokenReply> {
-        let (options, param_json) = (&CallOptions::default(), param_json.as_str());
-        retry::run(policy, method, true, |attempt| async move {
-            let reply = self.send_once(method, param_json, None, options, attempt).await;
-            reply.and_then(|reply| decode_data::<TokenReply>(method, &reply)).map(Response::into_data).map_err(
-                |error| match error {
-                    Error::Decode(mut decode) => {
-                        decode.excerpt = WITHHELD.to_owned();
-                        Error::Decode(decode)
-                    }
-                    other => other,
-                },
-            )
-        })
-        .await
-    }
+/// A transport failure of `method`; the source loses its URL (the token rides in its query).
+fn transport_error(method: &str, kind: TransportKind, source: Option<reqwest::Error>) -> Error {
+    Error::from(TransportError {
+        method: method.to_owned(),
+        kind,
+        source: source.map(|e| Box::new(e.without_url()) as Box<dyn std::error::Error + Send + Sync>),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::retry::RetryPolicy;
-    use crate::Client;
+    use crate::{CallOptions, Client};
     use std::time::Duration;
 
     #[test]

@@ -2,14 +2,13 @@
 //! its outcome is not a plain success.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use doudian_sdk::api::order::{OrderLogisticsAddRequest, OrderOrderDetailRequest};
 use doudian_sdk::codes::OrderStatus;
-use doudian_sdk::ratelimit::{Instant, RateLimiter};
+use doudian_sdk::error::DecodeStage;
+use doudian_sdk::observe::{self, Answer, CallObserver};
 use doudian_sdk::{Client, Error};
-use futures_util::future::BoxFuture;
 
 use super::orders::Shipment;
 
@@ -102,42 +101,35 @@ pub async fn order_status(client: &Client, order_id: &str) -> Result<OrderStatus
         .ok_or_else(|| format!("order.orderDetail of {order_id} has no order_status"))
 }
 
-/// A limiter that counts the platform's answers on the way through: how many calls were
-/// throttled (60000) out of how many answered.
-pub struct Counting {
-    inner: Arc<dyn RateLimiter>,
+/// Counts the platform's answers to the ship method as the client hears them: how many
+/// were throttled (60000) out of how many answered.
+#[derive(Debug, Default)]
+pub struct ShipAnswers {
     throttled: AtomicU64,
     answered: AtomicU64,
 }
 
-impl Counting {
-    pub fn new(inner: Arc<dyn RateLimiter>) -> Self {
-        Counting { inner, throttled: AtomicU64::new(0), answered: AtomicU64::new(0) }
-    }
-
+impl ShipAnswers {
     /// (60000 answers, all answers) of the ship method.
     pub fn counts(&self) -> (u64, u64) {
-        let throttled = self.throttled.load(Ordering::Relaxed);
-        (throttled, throttled + self.answered.load(Ordering::Relaxed))
+        (self.throttled.load(Ordering::Relaxed), self.answered.load(Ordering::Relaxed))
     }
 }
 
-impl RateLimiter for Counting {
-    fn acquire<'a>(&'a self, method: &'a str) -> BoxFuture<'a, ()> {
-        self.inner.acquire(method)
-    }
-
-    fn throttled(&self, method: &str, sent_at: Instant) {
-        if method == SHIP_METHOD {
-            self.throttled.fetch_add(1, Ordering::Relaxed);
+impl CallObserver for ShipAnswers {
+    fn answer(&self, answer: &Answer<'_>) {
+        if answer.method != SHIP_METHOD {
+            return;
         }
-        self.inner.throttled(method, sent_at);
-    }
-
-    fn answered(&self, method: &str, sent_at: Instant) {
-        if method == SHIP_METHOD {
+        // An envelope the platform sent counts, whatever it says; no answer does not.
+        if matches!(
+            answer.outcome,
+            observe::Outcome::Success | observe::Outcome::Api { .. } | observe::Outcome::Decode(DecodeStage::Data)
+        ) {
             self.answered.fetch_add(1, Ordering::Relaxed);
         }
-        self.inner.answered(method, sent_at);
+        if answer.throttled {
+            self.throttled.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }

@@ -5,13 +5,13 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::error::{LockTimeout, Result};
+use crate::error::{Error, LockTimeout, Result};
 use crate::token::store_error;
 
 /// How often a lock that another holder has is tried again.
 pub(super) const LOCK_POLL: Duration = Duration::from_millis(10);
 
-pub(super) fn io_error(what: &str, path: &Path, e: std::io::Error) -> crate::Error {
+pub(super) fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
     store_error(format!("{what} {}", path.display()), e)
 }
 
