@@ -1,14 +1,11 @@
 //! Code sets (`api-spec/codes.json`): validated once, looked up by lowering (which field
-//! holds which set) and rendered as `doudian-sdk/src/api/codes.rs`, one invocation of the
-//! core's `code_set!` macro per set (the macro holds the behaviour; this is the data).
+//! holds which set) and rendered by [`crate::render`] as `doudian-sdk/src/api/codes.rs`,
+//! one invocation of the core's `code_set!` macro per set (the macro holds the behaviour;
+//! this is the data).
 
 use crate::error::SpecError;
-use crate::ir::Sourced;
 use crate::naming;
-use crate::render::doc_lines;
 use crate::spec::{CodeSet, CodesFile};
-use proc_macro2::{Literal, TokenStream};
-use quote::{format_ident, quote};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The validated code sets, with the field rules resolved.
@@ -19,14 +16,14 @@ pub struct CodeSets {
 }
 
 impl CodeSets {
-    /// Validates the file; every error names its place.
-    pub fn new(file: &Sourced<CodesFile>) -> Result<CodeSets, Vec<SpecError>> {
+    /// Validates the file (`path`: its path, for errors); every error names its place.
+    pub fn new(path: &str, codes: &CodesFile) -> Result<CodeSets, Vec<SpecError>> {
         let mut errors = Vec::new();
         let mut names = BTreeSet::new();
         let mut rules: BTreeMap<(&str, Option<&str>), &str> = BTreeMap::new();
-        for set in &file.value.code_sets {
+        for set in &codes.code_sets {
             let place = format!("code_sets.{}", set.name);
-            let mut error = |message: String| errors.push(SpecError::new(&file.file, &place, message));
+            let mut error = |message: String| errors.push(SpecError::new(path, &place, message));
             if !naming::is_identifier(&set.name)
                 || !set.name.starts_with(|c: char| c.is_ascii_uppercase())
                 || naming::is_reserved(&set.name)
@@ -70,7 +67,7 @@ impl CodeSets {
             if scope.is_some() {
                 if let Some(other) = rules.get(&(*field, None)).filter(|other| *other != set) {
                     errors.push(SpecError::new(
-                        &file.file,
+                        path,
                         format!("code_sets.{set}"),
                         format!("field `{field}` is also claimed everywhere by code set `{other}`"),
                     ));
@@ -78,7 +75,7 @@ impl CodeSets {
             }
         }
         if errors.is_empty() {
-            Ok(CodeSets { sets: file.value.code_sets.clone() })
+            Ok(CodeSets { sets: codes.code_sets.clone() })
         } else {
             Err(errors)
         }
@@ -107,48 +104,6 @@ impl CodeSets {
     }
 }
 
-/// `api/codes.rs`: the code sets as data for the core's `code_set!` macro.
-pub fn codes_file(codes: &CodeSets) -> TokenStream {
-    let sets = codes.sets.iter().map(|set| {
-        let name = format_ident!("{}", set.name);
-        let mut doc = set.doc.trim().to_owned();
-        if !set.fields.is_empty() {
-            let fields: Vec<String> = set.fields.iter().map(|f| format!("`{f}`")).collect();
-            let scope = match &set.groups {
-                Some(groups) => {
-                    let groups: Vec<String> = groups.iter().map(|g| format!("`{g}`")).collect();
-                    format!(" of the {} groups", groups.join(", "))
-                }
-                None => String::new(),
-            };
-            doc.push_str(&format!(
-                "\n\nThe generated types use it for {}{scope}, in requests, replies and pushes.",
-                fields.join(", ")
-            ));
-        }
-        let doc = doc_lines(&doc);
-        let values = set.values.iter().map(|v| {
-            let constant = format_ident!("{}", v.name);
-            let value = Literal::i64_unsuffixed(v.value);
-            let label = &v.label;
-            let doc = doc_lines(v.doc.trim());
-            quote!(#doc #constant = #value, #label;)
-        });
-        quote! {
-            crate::codes::code_set! {
-                #doc
-                #name {
-                    #(#values)*
-                }
-            }
-        }
-    });
-    quote! {
-        //! The code sets of `api-spec/codes.json`; see [`crate::codes`].
-        #(#sets)*
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,7 +121,7 @@ mod tests {
     }
 
     fn sets(list: Vec<CodeSet>) -> Result<CodeSets, Vec<SpecError>> {
-        CodeSets::new(&Sourced { file: "api-spec/codes.json".into(), value: CodesFile { code_sets: list } })
+        CodeSets::new("api-spec/codes.json", &CodesFile { code_sets: list })
     }
 
     #[test]

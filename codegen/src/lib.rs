@@ -114,7 +114,7 @@ pub fn lower(input: &Input) -> Result<ir::Api, SpecErrors> {
     }
     let messages = Sourced { file: input.messages.path.clone(), value: messages };
     let overrides = Sourced { file: input.overrides.path.clone(), value: overrides };
-    let codes = codes::CodeSets::new(&Sourced { file: input.codes.path.clone(), value: codes }).map_err(SpecErrors)?;
+    let codes = codes::CodeSets::new(&input.codes.path, &codes).map_err(SpecErrors)?;
     let shapes = Sourced { file: input.shapes.path.clone(), value: shapes };
     lower::lower_all(&groups, &messages, &overrides, codes, &shapes).map_err(SpecErrors)
 }
@@ -148,7 +148,7 @@ pub fn emit(api: &ir::Api) -> Output {
             files.insert(format!("model/{module}/wire.rs"), format_file(decoders, "api-spec/shapes.json"));
         }
     }
-    files.insert("codes.rs".to_owned(), format_file(codes::codes_file(&api.codes), "api-spec/codes.json"));
+    files.insert("codes.rs".to_owned(), format_file(render::codes_file(&api.codes), "api-spec/codes.json"));
     files.insert("tests.rs".to_owned(), format_file(render::tests_file(api), "api-spec/ (all files)"));
     let messages = &api.messages;
     files.insert("messages/mod.rs".to_owned(), format_file(render::messages_mod_file(messages), &messages.file));

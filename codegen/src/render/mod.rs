@@ -11,12 +11,14 @@
 //! module with the serialisers and decoders (`api/<group>/<method>/wire.rs`) so that readers
 //! and rustdoc see the data shapes first; the same for push messages under `api/messages/`.
 
+mod codes;
 mod files;
 mod method;
 mod model;
 mod structs;
 mod wire;
 
+pub use codes::codes_file;
 pub use files::{
     group_mod_file, groups_page, message_file, messages_mod_file, method_table, mod_file, shared_file, tests_file,
 };
