@@ -122,10 +122,7 @@ pub fn apply(api: &mut Api, shapes: &Sourced<ShapesFile>) -> Result<(), Vec<Spec
         }
     }
     classes.name_all(&declared);
-    let model = classes.merge(&index, &declared, &mut errors, &shapes.file);
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+    let model = classes.merge(&index, &declared);
     let moved = classes.moved();
     drop(index);
     rewrite(api, &moved);
@@ -315,13 +312,7 @@ impl Classes {
     }
 
     /// The union struct of each class.
-    fn merge(
-        &self,
-        index: &Index<'_>,
-        declared: &BTreeSet<String>,
-        errors: &mut Vec<SpecError>,
-        file: &str,
-    ) -> Vec<ModelStruct> {
+    fn merge(&self, index: &Index<'_>, declared: &BTreeSet<String>) -> Vec<ModelStruct> {
         let mut out = Vec::new();
         for (class, members) in self.members.iter().enumerate() {
             let Some(name) = self.names[class].clone() else { continue };
@@ -335,23 +326,15 @@ impl Classes {
                 for field in &index.get(member).fields {
                     let ty = self.retype(&member.0, &field.ty);
                     match fields.iter_mut().find(|f| f.wire == field.wire) {
-                        Some(existing) => match wider(&existing.ty, &ty) {
-                            Some(ty) => {
-                                existing.ty = ty;
-                                existing.sensitive |= field.sensitive;
-                                existing.doc = existing.doc.take().or_else(|| field.doc.clone());
-                                existing.example = existing.example.take().or_else(|| field.example.clone());
-                            }
-                            None => errors.push(SpecError::new(
-                                file,
-                                format!("shapes.{name}"),
-                                format!(
-                                    "field `{}` is {:?} in one place and {:?} in `{} {}`; set the same type in the spec",
-                                    field.wire, existing.ty, ty, member.0, member.1
-                                ),
-                            )),
-                        },
-                        None => fields.push(FieldIr { ty, optional: !is_collection_or_value(&field.ty), ..field.clone() }),
+                        Some(existing) => {
+                            existing.ty = wider(&existing.ty, &ty);
+                            existing.sensitive |= field.sensitive;
+                            existing.doc = existing.doc.take().or_else(|| field.doc.clone());
+                            existing.example = existing.example.take().or_else(|| field.example.clone());
+                        }
+                        None => {
+                            fields.push(FieldIr { ty, optional: !is_collection_or_value(&field.ty), ..field.clone() })
+                        }
                     }
                 }
             }
@@ -432,11 +415,11 @@ fn is_collection_or_value(ty: &RustType) -> bool {
     ty.is_collection() || *ty == RustType::Value
 }
 
-/// The type that holds both, or `None` when neither does.
-fn wider(a: &RustType, b: &RustType) -> Option<RustType> {
+/// The type that holds both (`any` when nothing narrower does).
+fn wider(a: &RustType, b: &RustType) -> RustType {
     use RustType::*;
     if a == b {
-        return Some(a.clone());
+        return a.clone();
     }
     let rank = |t: &RustType| match t {
         I32 => Some(0),
@@ -445,10 +428,10 @@ fn wider(a: &RustType, b: &RustType) -> Option<RustType> {
         String => Some(3),
         _ => None,
     };
-    Some(match (a, b) {
+    match (a, b) {
         (Value, _) | (_, Value) => Value,
-        (Vec(x), Vec(y)) => Vec(Box::new(wider(x, y)?)),
-        (Map(x), Map(y)) => Map(Box::new(wider(x, y)?)),
+        (Vec(x), Vec(y)) => Vec(Box::new(wider(x, y))),
+        (Map(x), Map(y)) => Map(Box::new(wider(x, y))),
         // A code or an id decodes from the number or the digits it is sent as.
         (CodeSet { name, text }, I32 | I64) | (I32 | I64, CodeSet { name, text }) => {
             CodeSet { name: name.clone(), text: *text }
@@ -469,7 +452,7 @@ fn wider(a: &RustType, b: &RustType) -> Option<RustType> {
             // Two places disagree on the kind (a list here, text there): any JSON holds both.
             _ => Value,
         },
-    })
+    }
 }
 
 /// Points every holder at the model types, drops the moved structs (and the structs only
@@ -569,17 +552,17 @@ mod tests {
     fn the_wider_type_holds_both() {
         use RustType::*;
         let order_id = || Id { name: "OrderId".into(), text: false };
-        assert_eq!(wider(&I32, &I64), Some(I64));
-        assert_eq!(wider(&I64, &String), Some(String));
-        assert_eq!(wider(&F64, &I32), Some(F64));
-        assert_eq!(wider(&Vec(Box::new(I32)), &Vec(Box::new(I64))), Some(Vec(Box::new(I64))));
-        assert_eq!(wider(&order_id(), &I64), Some(order_id()));
-        assert_eq!(wider(&String, &order_id()), Some(Id { name: "OrderId".into(), text: true }));
+        assert_eq!(wider(&I32, &I64), I64);
+        assert_eq!(wider(&I64, &String), String);
+        assert_eq!(wider(&F64, &I32), F64);
+        assert_eq!(wider(&Vec(Box::new(I32)), &Vec(Box::new(I64))), Vec(Box::new(I64)));
+        assert_eq!(wider(&order_id(), &I64), order_id());
+        assert_eq!(wider(&String, &order_id()), Id { name: "OrderId".into(), text: true });
         let status = CodeSet { name: "OrderStatus".into(), text: false };
-        assert_eq!(wider(&I64, &status), Some(status.clone()));
+        assert_eq!(wider(&I64, &status), status.clone());
         // A list in one place and text in another: any JSON.
-        assert_eq!(wider(&String, &Vec(Box::new(I64))), Some(Value));
-        assert_eq!(wider(&Model("A".into()), &I64), Some(Value));
+        assert_eq!(wider(&String, &Vec(Box::new(I64))), Value);
+        assert_eq!(wider(&Model("A".into()), &I64), Value);
     }
 
     #[test]
