@@ -117,38 +117,6 @@ fn push_messages_decode_by_tag() {
     assert!(!format!("{address:?}").contains("secret street"));
 }
 
-/// Decoding speed of a 100-order `order.searchList` reply (run with `--release -- --ignored`).
-#[test]
-#[ignore = "a measurement; run in release"]
-fn decode_throughput() {
-    let sample: serde_json::Value =
-        serde_json::from_str(include_str!("../../doudian-gateway/data/samples.json")).unwrap();
-    let mut data = sample["order.searchList"]["response"].clone();
-    let order = data["shop_order_list"][0].clone();
-    data["shop_order_list"] = serde_json::Value::Array(vec![order; 100]);
-    let text = data.to_string();
-    let rounds = 300;
-    let started = std::time::Instant::now();
-    for _ in 0..rounds {
-        let decoded: OrderSearchListResponse = doudian_sdk::de::from_str(&text).unwrap();
-        std::hint::black_box(decoded);
-    }
-    let typed = started.elapsed();
-    let started = std::time::Instant::now();
-    for _ in 0..rounds {
-        let decoded: serde_json::Value = serde_json::from_str(&text).unwrap();
-        std::hint::black_box(decoded);
-    }
-    let value = started.elapsed();
-    let mb = (text.len() * rounds) as f64 / 1e6;
-    println!(
-        "{} bytes per reply: typed {:.0} MB/s, serde_json::Value {:.0} MB/s",
-        text.len(),
-        mb / typed.as_secs_f64(),
-        mb / value.as_secs_f64()
-    );
-}
-
 /// Catalog v3's shapes: methods whose documentation lists a single `data` field decode the
 /// value itself and the value wrapped in `{"data": …}`; conflicts are settled by the
 /// wider type; untyped map keys are text; other spellings find their method.
