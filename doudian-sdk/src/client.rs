@@ -3,6 +3,7 @@
 mod builder;
 mod call;
 mod envelope;
+mod http;
 mod pages;
 mod tokens;
 mod transport;
@@ -14,7 +15,6 @@ use std::time::Duration;
 
 pub use builder::ClientBuilder;
 use call::Call;
-use envelope::decode_data;
 pub use envelope::decode_reply;
 pub use pages::{Items, Pages};
 pub use tokens::Authorized;
@@ -52,10 +52,16 @@ pub struct Client {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    /// The connections to the platform.
+    http: http::Http,
+    /// The headers every call carries (built once).
+    headers: ::http::HeaderMap,
+    /// The timeout of one attempt unless the call sets its own.
+    timeout: Duration,
+    /// The material store's HTTP client (other hosts, streamed bodies).
+    #[cfg(feature = "upload")]
+    upload_http: reqwest::Client,
     base_url: String,
-    /// `base_url` parsed once (see `transport::parse_base`).
-    base: Option<reqwest::Url>,
     /// The app key, the secret and the sign method; the HMAC key schedule is computed once.
     signer: sign::Signer,
     retry: RetryPolicy,
@@ -63,7 +69,6 @@ struct Inner {
     tokens: TokenManager,
     /// How to mint a token without user interaction (self-use apps).
     grant: Option<Grant>,
-    extra_headers: Vec<(String, String)>,
     /// Paces calls per method (shared by clones and shop handles); none by default.
     limiter: Option<Arc<dyn RateLimiter>>,
     /// Hear every attempt and answer; none by default.
@@ -192,7 +197,7 @@ impl Client {
     /// The HTTP client, for exchanges outside the signed API (material uploads).
     #[cfg(feature = "upload")]
     pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.inner.http
+        &self.inner.upload_http
     }
 
     /// The client's retry policy.
@@ -240,7 +245,7 @@ impl Client {
     /// [`Client::execute`] with per-call options.
     pub async fn execute_with<R: Request>(&self, request: &R, options: &CallOptions) -> Result<Response<R::Response>> {
         let call = Call::new(self, R::METHOD, sign::to_canonical_json(request)?, R::RETRY, options);
-        self.call(&call, decode_data::<R::Response>).await
+        self.call(&call, decode_reply::<R::Response>).await
     }
 
     /// Calls any method by name with JSON parameters (text, canonicalised before signing),
@@ -286,7 +291,7 @@ impl Client {
     ) -> Result<Response<serde_json::Value>> {
         let class = crate::catalog::find(method).map_or(RetryClass::ReadBack, |m| m.retry);
         let call = Call::new(self, method, param_json, class, options);
-        self.call(&call, decode_data::<serde_json::Value>).await
+        self.call(&call, decode_reply::<serde_json::Value>).await
     }
 
     /// The rate limiter pacing this client's calls, if any.

@@ -3,6 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::header::{HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE, FROM, HOST, USER_AGENT};
+use http::HeaderMap;
+
+use super::http::{Connector, Http, Origin, ProxySetting, TlsRoots};
 use super::{Client, Inner, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, SANDBOX_BASE_URL};
 use crate::error::{Error, Result};
 use crate::observe::{CallObserver, Observers};
@@ -33,9 +37,11 @@ impl Client {
             test_shop: false,
             user_agent: concat!("doudian-sdk-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
             extra_headers: Vec::new(),
-            use_env_proxy: true,
+            proxy: ProxySetting::Environment,
+            tls_roots: TlsRoots::default(),
             limiter: None,
             observers: Observers::default(),
+            problems: Vec::new(),
         }
     }
 }
@@ -60,9 +66,12 @@ pub struct ClientBuilder {
     test_shop: bool,
     user_agent: String,
     extra_headers: Vec<(String, String)>,
-    use_env_proxy: bool,
+    proxy: ProxySetting,
+    tls_roots: TlsRoots,
     limiter: Option<Arc<dyn RateLimiter>>,
     observers: Observers,
+    /// Settings that were refused when made, reported by `build`.
+    problems: Vec<String>,
 }
 
 impl ClientBuilder {
@@ -176,9 +185,30 @@ impl ClientBuilder {
         self
     }
 
-    /// Whether to use the proxy named by `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` (default yes).
+    /// Whether to use the proxy named by `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` unless
+    /// `NO_PROXY` names the host, as curl reads them (default yes). `false` connects
+    /// directly (and drops a [`ClientBuilder::proxy`]).
     pub fn env_proxy(mut self, use_it: bool) -> Self {
-        self.use_env_proxy = use_it;
+        self.proxy = if use_it { ProxySetting::Environment } else { ProxySetting::None };
+        self
+    }
+
+    /// Sends every call through this HTTP proxy (`http://[user:password@]host:port`):
+    /// `https` calls in a `CONNECT` tunnel, `http` calls forwarded. Overrides the proxy
+    /// variables.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxySetting::Url(url.into());
+        self
+    }
+
+    /// Trusts the certificates of a PEM text (one or more `CERTIFICATE` blocks) as roots,
+    /// besides the Mozilla roots every client trusts: a TLS-inspecting corporate proxy's
+    /// CA, or a test server's own certificate. A text without a certificate fails
+    /// [`ClientBuilder::build`].
+    pub fn add_root_certificate_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        if let Err(problem) = self.tls_roots.add_pem(pem.as_ref()) {
+            self.problems.push(problem);
+        }
         self
     }
 
@@ -212,29 +242,28 @@ impl ClientBuilder {
         if self.app_secret.expose().is_empty() {
             return Err(Error::config("app_secret is empty"));
         }
+        if let Some(problem) = self.problems.first() {
+            return Err(Error::config(problem.clone()));
+        }
         let base_url = self.base_url.trim_end_matches('/').to_owned();
         if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
             return Err(Error::config(format!("base URL `{base_url}` must start with https:// or http://")));
         }
-        let mut http = reqwest::Client::builder()
-            .use_rustls_tls()
-            .https_only(false)
-            .connect_timeout(self.connect_timeout)
-            .timeout(self.timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .gzip(true)
-            .user_agent(self.user_agent);
-        if !self.use_env_proxy {
-            http = http.no_proxy();
-        }
-        let http =
-            http.build().map_err(|e| Error::config(format!("cannot build the HTTP client: {}", e.without_url())))?;
+        let origin = Origin::parse(&base_url).map_err(Error::config)?;
+        let headers = fixed_headers(&origin, &self.user_agent, &self.extra_headers)?;
+        let connector = Connector::new(origin, &self.proxy, &self.tls_roots).map_err(Error::config)?;
+        let http = Http::new(connector, self.connect_timeout, self.max_response_bytes);
+        #[cfg(feature = "upload")]
+        let upload_http = upload_http(&self)?;
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
         let shop = self.grant.as_ref().and_then(Grant::key).map(Arc::from);
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
-                base: super::transport::parse_base(&base_url),
+                headers,
+                timeout: self.timeout,
+                #[cfg(feature = "upload")]
+                upload_http,
                 base_url,
                 signer: sign::Signer::new(self.app_key, self.app_secret, self.sign_method),
                 retry: self.retry,
@@ -250,13 +279,56 @@ impl ClientBuilder {
                     },
                 ),
                 grant: self.grant,
-                extra_headers: self.extra_headers,
                 limiter: self.limiter,
                 observers: with_metrics(self.observers),
             }),
             shop,
         })
     }
+}
+
+/// The headers every call carries: what the official SDKs send, the client's own, `Host`.
+fn fixed_headers(origin: &Origin, user_agent: &str, extra: &[(String, String)]) -> Result<HeaderMap> {
+    let mut headers = HeaderMap::with_capacity(12 + extra.len());
+    headers.insert(HOST, origin.host_header());
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"));
+    headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+    headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+    headers.insert(FROM, HeaderValue::from_static("sdk"));
+    headers.insert(HeaderName::from_static("sdk-type"), HeaderValue::from_static("rust"));
+    headers.insert(HeaderName::from_static("sdk-version"), HeaderValue::from_static(env!("CARGO_PKG_VERSION")));
+    headers.insert(HeaderName::from_static("x-open-no-old-err-code"), HeaderValue::from_static("1"));
+    let user_agent = HeaderValue::from_str(user_agent)
+        .map_err(|_| Error::config(format!("user agent `{user_agent}` is not a valid header value")))?;
+    headers.insert(USER_AGENT, user_agent);
+    for (name, value) in extra {
+        let name = HeaderName::try_from(name.as_str())
+            .map_err(|_| Error::config(format!("header name `{name}` is not valid")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| Error::config(format!("the value of header `{name}` is not a valid header value")))?;
+        headers.append(name, value);
+    }
+    Ok(headers)
+}
+
+/// The material store's client: its hosts are not the API's, and its bodies are streamed.
+#[cfg(feature = "upload")]
+fn upload_http(builder: &ClientBuilder) -> Result<reqwest::Client> {
+    let mut http = reqwest::Client::builder()
+        .use_rustls_tls()
+        .connect_timeout(builder.connect_timeout)
+        .timeout(builder.timeout)
+        .pool_idle_timeout(Duration::from_secs(50))
+        .user_agent(builder.user_agent.clone());
+    match &builder.proxy {
+        ProxySetting::None => http = http.no_proxy(),
+        ProxySetting::Environment => {}
+        ProxySetting::Url(url) => {
+            let proxy = reqwest::Proxy::all(url.as_str()).map_err(|e| Error::config(format!("proxy URL: {e}")))?;
+            http = http.proxy(proxy);
+        }
+    }
+    http.build().map_err(|e| Error::config(format!("cannot build the upload HTTP client: {}", e.without_url())))
 }
 
 /// With the `metrics` feature every client also records through the `metrics` facade.

@@ -12,9 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::time::{Duration, Instant};
 
-use super::envelope::RawReply;
-use super::{CallOptions, Client, Inner};
-use crate::error::{Error, Result};
+use super::{CallOptions, Client, Inner, Response};
+use crate::error::{DecodeStage, Error, Result};
 use crate::observe::{Answer, Attempt};
 use crate::retry::{self, RetryClass, RetryPolicy};
 use crate::secret::AccessToken;
@@ -80,7 +79,11 @@ impl<'a> Call<'a> {
 
 impl Client {
     /// Sends `call` with retries and token handling, decoding each answer with `decode`.
-    pub(super) async fn call<T>(&self, call: &Call<'_>, decode: impl Fn(&str, &RawReply) -> Result<T>) -> Result<T> {
+    pub(super) async fn call<T>(
+        &self,
+        call: &Call<'_>,
+        decode: impl Fn(&str, Vec<u8>) -> Result<Response<T>>,
+    ) -> Result<Response<T>> {
         // The refresh-and-retry after a rejected token happens once per call, whatever the retries.
         let refreshed = AtomicBool::new(false);
         retry::run(call.policy, call.method, call.retry_ambiguous, |attempt| {
@@ -96,8 +99,8 @@ impl Client {
         call: &Call<'_>,
         refreshed: &AtomicBool,
         attempt: u32,
-        decode: &impl Fn(&str, &RawReply) -> Result<T>,
-    ) -> Result<T> {
+        decode: &impl Fn(&str, Vec<u8>) -> Result<Response<T>>,
+    ) -> Result<Response<T>> {
         let token = match call.managed_token {
             true => Some(self.managed_access_token().await?),
             false => call.options.access_token.clone(),
@@ -123,8 +126,8 @@ impl Inner {
         call: &Call<'_>,
         token: Option<&AccessToken>,
         attempt: u32,
-        decode: &impl Fn(&str, &RawReply) -> Result<T>,
-    ) -> Result<T> {
+        decode: &impl Fn(&str, Vec<u8>) -> Result<Response<T>>,
+    ) -> Result<Response<T>> {
         let method = call.method;
         if !self.observers.is_empty() {
             self.observers.attempt(&Attempt { method, attempt });
@@ -137,23 +140,21 @@ impl Inner {
             paced = waiting.elapsed();
         }
         let sent_at = Instant::now();
-        let sent = self.send_once(call, token, attempt).await;
+        let sent = self.send_once(call, token, attempt, decode).await;
         if let Some(limiter) = limiter {
             match &sent.reply {
                 Err(error) if error.is_rate_limited() => limiter.throttled(method, sent_at),
+                // The platform answered (a `data` that does not decode is still an answer).
                 Ok(_) | Err(Error::Api(_)) => limiter.answered(method, sent_at),
+                Err(Error::Decode(decode)) if matches!(decode.stage, DecodeStage::Data) => limiter.answered(method, sent_at),
                 Err(_) => {}
             }
         }
-        let (outcome, reply_log_id) = match sent.reply {
-            Ok(reply) => (decode(method, &reply), Some(reply.log_id)),
-            Err(error) => (Err(error), None),
-        };
+        let outcome = sent.reply;
         if !self.observers.is_empty() {
-            let log_id = match (&reply_log_id, &outcome) {
-                (Some(log_id), _) => log_id.as_str(),
-                (None, Err(error)) => error.log_id().unwrap_or_default(),
-                (None, Ok(_)) => "",
+            let log_id = match &outcome {
+                Ok(reply) => reply.log_id(),
+                Err(error) => error.log_id().unwrap_or_default(),
             };
             let latency = sent_at.elapsed();
             let answer = Answer::new(method, attempt, latency, paced, sent.bytes, log_id, outcome.as_ref().err());

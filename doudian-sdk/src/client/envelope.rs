@@ -69,6 +69,15 @@ pub(super) struct RawReply {
 /// assert!(err.to_string().contains("data.order_id"), "{err}");
 /// ```
 pub fn decode_reply<T: DeserializeOwned>(method: &str, body: Vec<u8>) -> Result<Response<T>> {
+    // One pass reads the envelope and decodes `data` whatever the order of the keys. When
+    // it cannot say how the reply went (`data` does not decode, it is absent, or the body
+    // is not an envelope), the envelope is read on its own first, as the error must say
+    // what the platform answered before what failed to decode.
+    if let Ok(reply) = crate::de::from_slice::<OnePass<T>>(&body) {
+        if let Some(outcome) = reply.outcome(method) {
+            return outcome;
+        }
+    }
     decode_data(method, &check_envelope(method, body)?)
 }
 
@@ -99,6 +108,151 @@ fn decode_error(method: &str, stage: DecodeStage, path: &str, message: String, r
         log_id: reply.log_id.clone(),
     })
 }
+/// The envelope's fields together with `data` decoded as `T`, read in one pass.
+struct OnePass<T> {
+    code: Option<i64>,
+    err_no: Option<i64>,
+    msg: Option<String>,
+    message: Option<String>,
+    sub_code: Option<String>,
+    sub_msg: Option<String>,
+    log_id: Option<String>,
+    /// `None` when absent or `null`.
+    data: Option<T>,
+}
+
+impl<T> OnePass<T> {
+    /// The reply's outcome, as [`check_envelope`] and [`decode_data`] would give it; `None`
+    /// when they must say it (no code, or a success without `data`).
+    fn outcome(self, method: &str) -> Option<Result<Response<T>>> {
+        let log_id = self.log_id.unwrap_or_default();
+        let success = match (self.code, self.err_no) {
+            (Some(code), _) => code == SUCCESS_CODE,
+            (None, Some(err_no)) => err_no == 0,
+            (None, None) => return None,
+        };
+        if success {
+            return self.data.map(|data| Ok(Response { data, log_id }));
+        }
+        Some(Err(Error::from(ApiError {
+            method: method.to_owned(),
+            code: self.code.or(self.err_no).unwrap_or_default(),
+            msg: self.msg.or(self.message).unwrap_or_default(),
+            sub_code: self.sub_code.unwrap_or_default(),
+            sub_msg: self.sub_msg.unwrap_or_default(),
+            log_id,
+        })))
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OnePass<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        deserializer.deserialize_map(OnePassVisitor(std::marker::PhantomData))
+    }
+}
+
+struct OnePassVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for OnePassVisitor<T> {
+    type Value = OnePass<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a reply envelope")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<OnePass<T>, A::Error> {
+        use serde::de::Error as _;
+        let mut reply = OnePass {
+            code: None,
+            err_no: None,
+            msg: None,
+            message: None,
+            sub_code: None,
+            sub_msg: None,
+            log_id: None,
+            data: None,
+        };
+        let mut seen_data = false;
+        // A key seen twice is an error here (the derived envelope refuses it too): the
+        // two-pass path then gives the answer.
+        fn once<V, E: serde::de::Error>(slot: &mut Option<V>, value: Option<V>, key: &'static str) -> std::result::Result<(), E> {
+            match slot.is_some() {
+                true => Err(E::duplicate_field(key)),
+                false => {
+                    *slot = value;
+                    Ok(())
+                }
+            }
+        }
+        while let Some(key) = map.next_key::<EnvelopeKey>()? {
+            match key {
+                EnvelopeKey::Code => once(&mut reply.code, code_value(map.next_value::<Option<CodeValue>>()?), "code")?,
+                EnvelopeKey::ErrNo => {
+                    once(&mut reply.err_no, code_value(map.next_value::<Option<CodeValue>>()?), "err_no")?
+                }
+                EnvelopeKey::Msg => once(&mut reply.msg, map.next_value()?, "msg")?,
+                EnvelopeKey::Message => once(&mut reply.message, map.next_value()?, "message")?,
+                EnvelopeKey::SubCode => once(&mut reply.sub_code, map.next_value()?, "sub_code")?,
+                EnvelopeKey::SubMsg => once(&mut reply.sub_msg, map.next_value()?, "sub_msg")?,
+                EnvelopeKey::LogId => once(&mut reply.log_id, map.next_value()?, "log_id")?,
+                EnvelopeKey::Data if seen_data => return Err(A::Error::duplicate_field("data")),
+                EnvelopeKey::Data => {
+                    seen_data = true;
+                    reply.data = map.next_value::<Option<T>>()?;
+                }
+                EnvelopeKey::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(reply)
+    }
+}
+
+/// A code read as [`check_envelope`] reads it: a number, or text holding one.
+fn code_value(value: Option<CodeValue>) -> Option<i64> {
+    value.as_ref().and_then(CodeValue::value)
+}
+
+/// The envelope's keys, matched without allocating.
+enum EnvelopeKey {
+    Code,
+    ErrNo,
+    Msg,
+    Message,
+    SubCode,
+    SubMsg,
+    LogId,
+    Data,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for EnvelopeKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl serde::de::Visitor<'_> for KeyVisitor {
+            type Value = EnvelopeKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> std::result::Result<EnvelopeKey, E> {
+                Ok(match key {
+                    "code" => EnvelopeKey::Code,
+                    "err_no" => EnvelopeKey::ErrNo,
+                    "msg" => EnvelopeKey::Msg,
+                    "message" => EnvelopeKey::Message,
+                    "sub_code" => EnvelopeKey::SubCode,
+                    "sub_msg" => EnvelopeKey::SubMsg,
+                    "log_id" => EnvelopeKey::LogId,
+                    "data" => EnvelopeKey::Data,
+                    _ => EnvelopeKey::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
 /// Reads the envelope: success (`code == 10000`, or legacy `err_no == 0`) gives the reply,
 /// anything else an [`ApiError`]; a body that is not an envelope is a decode error.
 pub(super) fn check_envelope(method: &str, body: Vec<u8>) -> Result<RawReply> {

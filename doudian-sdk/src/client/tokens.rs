@@ -7,7 +7,7 @@
 use futures_util::future::BoxFuture;
 
 use super::call::Call;
-use super::envelope::decode_data;
+use super::envelope::decode_reply;
 use super::{Client, Inner, Response};
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
@@ -84,9 +84,11 @@ impl Inner {
     /// Token calls: no access token, not paced, retried like reads; excerpts withheld.
     async fn token_call(&self, method: &'static str, param_json: String, policy: &RetryPolicy) -> Result<TokenReply> {
         let call = Call::token(method, param_json, policy);
-        let decode = |method: &str, reply: &_| decode_data::<TokenReply>(method, reply).map(Response::into_data);
+        let decode = decode_reply::<TokenReply>;
         let (call, decode) = (&call, &decode);
-        let attempt = |attempt| async move { self.send(call, None, attempt, decode).await.map_err(withhold_excerpt) };
+        let attempt = |attempt| async move {
+            self.send(call, None, attempt, decode).await.map(Response::into_data).map_err(withhold_excerpt)
+        };
         crate::retry::run(policy, method, call.retry_ambiguous, attempt).await
     }
 }

@@ -1,0 +1,244 @@
+//! The HTTP/1.1 exchange with the platform: keep-alive connections to the one origin of the
+//! client, each driven by the task that uses it.
+//!
+//! Why not a pooled background task per connection (reqwest, hyper-util's legacy client):
+//! a call made in `block_on` (as in `#[tokio::main]`) then hands its request to a task on a
+//! worker thread and gets the reply back across threads, several context switches per call.
+//! Here the calling future polls the connection itself while it sends and reads; an idle
+//! connection is polled by nobody, and is checked when it is taken again.
+//!
+//! One request at a time per connection (no pipelining): a connection is owned by the call
+//! that took it, and goes back to the pool only after its reply was read to the end. A call
+//! dropped or timed out mid-exchange drops its connection with it.
+
+mod body;
+mod connect;
+
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
+use std::sync::Mutex;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body_util::Full;
+use hyper::client::conn::http1::{Connection, SendRequest};
+
+pub(super) use connect::{Connector, Origin, ProxySetting, TlsRoots};
+
+/// The stream of one connection: TCP, or TLS over TCP (or over a proxy's tunnel).
+type Io = hyper_rustls::MaybeHttpsStream<hyper_util::rt::TokioIo<tokio::net::TcpStream>>;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why an exchange gave no reply.
+#[derive(Debug)]
+pub(super) enum Failure {
+    /// No connection (nothing was sent).
+    Connect(BoxError),
+    /// The exchange did not finish within its timeout.
+    Timeout,
+    /// The connection failed once the request may have been sent.
+    Io(BoxError),
+    /// The reply's body (or, gzip-encoded, its content) is larger than the limit.
+    BodyTooLarge,
+}
+
+/// A reply: its status and its whole body (decoded when it was gzip-encoded).
+pub(super) struct Reply {
+    pub(super) status: StatusCode,
+    pub(super) body: Vec<u8>,
+}
+
+/// How long an unused connection is kept (servers close theirs after about a minute).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(50);
+/// At most this many unused connections are kept.
+const MAX_IDLE: usize = 64;
+
+/// The client's connections to its origin.
+pub(super) struct Http {
+    connector: Connector,
+    /// Unused connections, the most recently used last (taken first: it is the least likely
+    /// to have been closed by the server).
+    idle: Mutex<Vec<Idle>>,
+    connect_timeout: Duration,
+    max_body: usize,
+}
+
+struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+    driver: Connection<Io, Full<Bytes>>,
+}
+
+struct Idle {
+    conn: Conn,
+    since: Instant,
+}
+
+impl Http {
+    pub(super) fn new(connector: Connector, connect_timeout: Duration, max_body: usize) -> Http {
+        Http { connector, idle: Mutex::new(Vec::new()), connect_timeout, max_body }
+    }
+
+    /// The origin requests go to, and how (directly or through a proxy).
+    pub(super) fn connector(&self) -> &Connector {
+        &self.connector
+    }
+
+    /// Sends `request` and reads the whole reply, all within `timeout`.
+    pub(super) async fn send(&self, request: Request<Full<Bytes>>, timeout: Duration) -> Result<Reply, Failure> {
+        match tokio::time::timeout(timeout, self.exchange(request)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Failure::Timeout),
+        }
+    }
+
+    async fn exchange(&self, request: Request<Full<Bytes>>) -> Result<Reply, Failure> {
+        // A kept connection the server closed in the meantime may turn the request away
+        // unsent; it goes once more, on a new connection (the body is cheap to clone).
+        let (mut conn, reused) = self.take().await?;
+        let retry = reused.then(|| clone_request(&request));
+        match exchange_on(&mut conn, request, self.max_body).await {
+            Exchange::Unsent(error) => match retry {
+                Some(request) => {
+                    tracing::debug!(error = %error, "a kept connection turned the request away; sending it on a new one");
+                    let mut conn = self.connect().await?;
+                    self.finish(conn_outcome(exchange_on(&mut conn, request, self.max_body).await), conn)
+                }
+                None => Err(Failure::Io(error)),
+            },
+            outcome => self.finish(conn_outcome(outcome), conn),
+        }
+    }
+
+    /// Keeps the connection for the next call when its exchange ended cleanly.
+    fn finish(&self, outcome: (Result<Reply, Failure>, bool), conn: Conn) -> Result<Reply, Failure> {
+        let (reply, reusable) = outcome;
+        if reusable && !conn.sender.is_closed() {
+            let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if idle.len() < MAX_IDLE {
+                idle.push(Idle { conn, since: Instant::now() });
+            }
+        }
+        reply
+    }
+
+    /// A kept connection that is still open (and whether it was kept), or a new one.
+    async fn take(&self) -> Result<(Conn, bool), Failure> {
+        loop {
+            let candidate = {
+                let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                // The oldest are first: drop those kept too long.
+                let expired = idle.iter().take_while(|kept| kept.since.elapsed() >= IDLE_TIMEOUT).count();
+                idle.drain(..expired);
+                idle.pop()
+            };
+            let Some(Idle { mut conn, .. }) = candidate else { break };
+            // Polling the idle connection reads what the server sent meanwhile: a close
+            // ends it here rather than under the next request.
+            let ended = poll_fn(|cx| Poll::Ready(Pin::new(&mut conn.driver).poll(cx).is_ready())).await;
+            if !ended && !conn.sender.is_closed() {
+                return Ok((conn, true));
+            }
+        }
+        Ok((self.connect().await?, false))
+    }
+
+    async fn connect(&self) -> Result<Conn, Failure> {
+        let connecting = async {
+            let io = self.connector.connect().await.map_err(Failure::Connect)?;
+            let (sender, driver) = hyper::client::conn::http1::Builder::new()
+                .handshake(io)
+                .await
+                .map_err(|e| Failure::Connect(Box::new(e)))?;
+            Ok(Conn { sender, driver })
+        };
+        match tokio::time::timeout(self.connect_timeout, connecting).await {
+            Ok(conn) => conn,
+            Err(_) => Err(Failure::Connect("connecting timed out".into())),
+        }
+    }
+}
+
+/// How one exchange on one connection ended.
+enum Exchange {
+    /// The reply, read to its end, and whether the connection is still open.
+    Done { reply: Reply, open: bool },
+    /// The connection turned the request away before sending any of it.
+    Unsent(BoxError),
+    /// It failed once the request may have been sent; the connection is spent.
+    Failed(Failure),
+}
+
+/// The reply, and whether the connection may carry another request.
+fn conn_outcome(exchange: Exchange) -> (Result<Reply, Failure>, bool) {
+    match exchange {
+        Exchange::Done { reply, open } => (Ok(reply), open),
+        Exchange::Unsent(error) => (Err(Failure::Io(error)), false),
+        Exchange::Failed(failure) => (Err(failure), false),
+    }
+}
+
+async fn exchange_on(conn: &mut Conn, request: Request<Full<Bytes>>, max_body: usize) -> Exchange {
+    let Conn { sender, driver } = conn;
+    let (ready, _) = drive(driver, sender.ready()).await;
+    if let Err(error) = ready {
+        return Exchange::Unsent(Box::new(error));
+    }
+    let (response, ended) = drive(driver, sender.send_request(request)).await;
+    let response = match response {
+        Ok(response) => response,
+        Err(error) if error.is_canceled() => return Exchange::Unsent(Box::new(error)),
+        // The driver's own failure says more than the closed channel behind it.
+        Err(error) => return Exchange::Failed(Failure::Io(driver_error(ended).unwrap_or(Box::new(error)))),
+    };
+    let (parts, incoming) = response.into_parts();
+    let (body, ended) = drive(driver, body::read(incoming, &parts.headers, max_body)).await;
+    match body {
+        // The connection may have ended with a whole reply (`Connection: close`).
+        Ok(body) => Exchange::Done { reply: Reply { status: parts.status, body }, open: ended.is_none() },
+        Err(body::Failure::TooLarge) => Exchange::Failed(Failure::BodyTooLarge),
+        Err(body::Failure::Io(error)) => Exchange::Failed(Failure::Io(driver_error(ended).unwrap_or(error))),
+    }
+}
+
+fn driver_error(ended: Option<hyper::Result<()>>) -> Option<BoxError> {
+    match ended {
+        Some(Err(error)) => Some(Box::new(error)),
+        _ => None,
+    }
+}
+
+/// Runs `work` while polling the connection's driver (which moves the bytes): the work's
+/// output, and the driver's end if it ended meanwhile.
+async fn drive<T>(
+    driver: &mut Connection<Io, Full<Bytes>>,
+    work: impl Future<Output = T>,
+) -> (T, Option<hyper::Result<()>>) {
+    let mut work = pin!(work);
+    let mut ended = None;
+    let output = poll_fn(|cx| {
+        if let Poll::Ready(output) = work.as_mut().poll(cx) {
+            return Poll::Ready(output);
+        }
+        if ended.is_none() {
+            if let Poll::Ready(end) = Pin::new(&mut *driver).poll(cx) {
+                ended = Some(end);
+            }
+        }
+        // The driver may have handed the work what it waited for.
+        work.as_mut().poll(cx)
+    })
+    .await;
+    (output, ended)
+}
+
+fn clone_request(request: &Request<Full<Bytes>>) -> Request<Full<Bytes>> {
+    let mut copy = Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    copy
+}
