@@ -146,7 +146,9 @@ impl Inner {
                 Err(error) if error.is_rate_limited() => limiter.throttled(method, sent_at),
                 // The platform answered (a `data` that does not decode is still an answer).
                 Ok(_) | Err(Error::Api(_)) => limiter.answered(method, sent_at),
-                Err(Error::Decode(decode)) if matches!(decode.stage, DecodeStage::Data) => limiter.answered(method, sent_at),
+                Err(Error::Decode(decode)) if matches!(decode.stage, DecodeStage::Data) => {
+                    limiter.answered(method, sent_at)
+                }
                 Err(_) => {}
             }
         }

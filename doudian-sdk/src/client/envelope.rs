@@ -175,7 +175,11 @@ impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for OnePassVisitor<T> {
         let mut seen_data = false;
         // A key seen twice is an error here (the derived envelope refuses it too): the
         // two-pass path then gives the answer.
-        fn once<V, E: serde::de::Error>(slot: &mut Option<V>, value: Option<V>, key: &'static str) -> std::result::Result<(), E> {
+        fn once<V, E: serde::de::Error>(
+            slot: &mut Option<V>,
+            value: Option<V>,
+            key: &'static str,
+        ) -> std::result::Result<(), E> {
             match slot.is_some() {
                 true => Err(E::duplicate_field(key)),
                 false => {

@@ -68,7 +68,35 @@ pub(super) struct Http {
 
 struct Conn {
     sender: SendRequest<Full<Bytes>>,
-    driver: Connection<Io, Full<Bytes>>,
+    driver: Driver,
+}
+
+/// The connection's state machine, which moves its bytes when polled, and how it ended
+/// (it is never polled again once it has).
+struct Driver {
+    connection: Connection<Io, Full<Bytes>>,
+    end: Option<hyper::Result<()>>,
+}
+
+impl Driver {
+    fn poll(&mut self, cx: &mut std::task::Context<'_>) {
+        if self.end.is_none() {
+            if let Poll::Ready(end) = Pin::new(&mut self.connection).poll(cx) {
+                self.end = Some(end);
+            }
+        }
+    }
+
+    /// The connection's own failure, which says more than the closed channel behind it.
+    fn error(&mut self) -> Option<BoxError> {
+        match self.end.take() {
+            Some(Err(error)) => Some(Box::new(error)),
+            end => {
+                self.end = end;
+                None
+            }
+        }
+    }
 }
 
 struct Idle {
@@ -137,8 +165,12 @@ impl Http {
             let Some(Idle { mut conn, .. }) = candidate else { break };
             // Polling the idle connection reads what the server sent meanwhile: a close
             // ends it here rather than under the next request.
-            let ended = poll_fn(|cx| Poll::Ready(Pin::new(&mut conn.driver).poll(cx).is_ready())).await;
-            if !ended && !conn.sender.is_closed() {
+            poll_fn(|cx| {
+                conn.driver.poll(cx);
+                Poll::Ready(())
+            })
+            .await;
+            if conn.driver.end.is_none() && !conn.sender.is_closed() {
                 return Ok((conn, true));
             }
         }
@@ -152,7 +184,7 @@ impl Http {
                 .handshake(io)
                 .await
                 .map_err(|e| Failure::Connect(Box::new(e)))?;
-            Ok(Conn { sender, driver })
+            Ok(Conn { sender, driver: Driver { connection: driver, end: None } })
         };
         match tokio::time::timeout(self.connect_timeout, connecting).await {
             Ok(conn) => conn,
@@ -182,56 +214,35 @@ fn conn_outcome(exchange: Exchange) -> (Result<Reply, Failure>, bool) {
 
 async fn exchange_on(conn: &mut Conn, request: Request<Full<Bytes>>, max_body: usize) -> Exchange {
     let Conn { sender, driver } = conn;
-    let (ready, _) = drive(driver, sender.ready()).await;
-    if let Err(error) = ready {
+    if let Err(error) = drive(driver, sender.ready()).await {
         return Exchange::Unsent(Box::new(error));
     }
-    let (response, ended) = drive(driver, sender.send_request(request)).await;
-    let response = match response {
+    let response = match drive(driver, sender.send_request(request)).await {
         Ok(response) => response,
         Err(error) if error.is_canceled() => return Exchange::Unsent(Box::new(error)),
-        // The driver's own failure says more than the closed channel behind it.
-        Err(error) => return Exchange::Failed(Failure::Io(driver_error(ended).unwrap_or(Box::new(error)))),
+        Err(error) => return Exchange::Failed(Failure::Io(driver.error().unwrap_or(Box::new(error)))),
     };
     let (parts, incoming) = response.into_parts();
-    let (body, ended) = drive(driver, body::read(incoming, &parts.headers, max_body)).await;
-    match body {
+    match drive(driver, body::read(incoming, &parts.headers, max_body)).await {
         // The connection may have ended with a whole reply (`Connection: close`).
-        Ok(body) => Exchange::Done { reply: Reply { status: parts.status, body }, open: ended.is_none() },
+        Ok(body) => Exchange::Done { reply: Reply { status: parts.status, body }, open: driver.end.is_none() },
         Err(body::Failure::TooLarge) => Exchange::Failed(Failure::BodyTooLarge),
-        Err(body::Failure::Io(error)) => Exchange::Failed(Failure::Io(driver_error(ended).unwrap_or(error))),
+        Err(body::Failure::Io(error)) => Exchange::Failed(Failure::Io(driver.error().unwrap_or(error))),
     }
 }
 
-fn driver_error(ended: Option<hyper::Result<()>>) -> Option<BoxError> {
-    match ended {
-        Some(Err(error)) => Some(Box::new(error)),
-        _ => None,
-    }
-}
-
-/// Runs `work` while polling the connection's driver (which moves the bytes): the work's
-/// output, and the driver's end if it ended meanwhile.
-async fn drive<T>(
-    driver: &mut Connection<Io, Full<Bytes>>,
-    work: impl Future<Output = T>,
-) -> (T, Option<hyper::Result<()>>) {
+/// Runs `work` while polling the connection's driver, which moves the bytes it waits for.
+async fn drive<T>(driver: &mut Driver, work: impl Future<Output = T>) -> T {
     let mut work = pin!(work);
-    let mut ended = None;
-    let output = poll_fn(|cx| {
+    poll_fn(|cx| {
         if let Poll::Ready(output) = work.as_mut().poll(cx) {
             return Poll::Ready(output);
         }
-        if ended.is_none() {
-            if let Poll::Ready(end) = Pin::new(&mut *driver).poll(cx) {
-                ended = Some(end);
-            }
-        }
+        driver.poll(cx);
         // The driver may have handed the work what it waited for.
         work.as_mut().poll(cx)
     })
-    .await;
-    (output, ended)
+    .await
 }
 
 fn clone_request(request: &Request<Full<Bytes>>) -> Request<Full<Bytes>> {

@@ -78,7 +78,11 @@ impl Origin {
 
     /// `path_and_query` of this origin in absolute form (for a forwarding proxy).
     pub(in crate::client) fn absolute(&self, path_and_query: PathAndQuery) -> Result<Uri, http::Error> {
-        Uri::builder().scheme(self.scheme.clone()).authority(self.authority.clone()).path_and_query(path_and_query).build()
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(path_and_query)
+            .build()
     }
 }
 
@@ -141,7 +145,11 @@ enum Route {
     /// `https` through an HTTP proxy: TLS inside the proxy's `CONNECT` tunnel.
     Tunnel(HttpsConnector<Tunnel<HttpConnector>>),
     /// `http` through an HTTP proxy: requests in absolute form, sent to the proxy.
-    Forward { to_proxy: HttpsConnector<HttpConnector>, proxy: Uri, auth: Option<HeaderValue> },
+    Forward {
+        to_proxy: HttpsConnector<HttpConnector>,
+        proxy: Uri,
+        auth: Option<HeaderValue>,
+    },
 }
 
 impl Connector {
@@ -160,7 +168,8 @@ impl Connector {
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
         let tls = roots.client_config()?;
-        let https = |tls| hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1();
+        let https =
+            |tls| hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1();
         let route = match intercept {
             None => Route::Direct(https(tls).wrap_connector(tcp)),
             Some(intercept) => {
@@ -240,9 +249,21 @@ mod tests {
         ];
         for (base, https, authority, path) in cases {
             let origin = Origin::parse(base).unwrap_or_else(|e| panic!("{base}: {e}"));
-            assert_eq!((origin.is_https(), origin.host_header().to_str().unwrap(), origin.path()), (https, authority, path), "{base}");
+            assert_eq!(
+                (origin.is_https(), origin.host_header().to_str().unwrap(), origin.path()),
+                (https, authority, path),
+                "{base}"
+            );
         }
-        for base in ["ftp://host", "http://user:pw@host/", "http://host/?q=1", "http://host/#f", "http://", "not a url", "file:///x"] {
+        for base in [
+            "ftp://host",
+            "http://user:pw@host/",
+            "http://host/?q=1",
+            "http://host/#f",
+            "http://",
+            "not a url",
+            "file:///x",
+        ] {
             assert!(Origin::parse(base).is_err(), "{base}");
         }
     }
@@ -256,7 +277,8 @@ mod tests {
         assert_eq!(auth.unwrap().to_str().unwrap(), "Basic dXNlcjpwdw==");
         let https = Connector::new(Origin::parse("https://api.example").unwrap(), &proxy, &roots).unwrap();
         assert!(matches!(https.route, Route::Tunnel(_)));
-        let direct = Connector::new(Origin::parse("https://api.example").unwrap(), &ProxySetting::None, &roots).unwrap();
+        let direct =
+            Connector::new(Origin::parse("https://api.example").unwrap(), &ProxySetting::None, &roots).unwrap();
         assert!(matches!(direct.route, Route::Direct(_)));
         let socks = ProxySetting::Url("socks5://127.0.0.1:1080".into());
         let err = Connector::new(Origin::parse("https://api.example").unwrap(), &socks, &roots).err().unwrap();
