@@ -134,7 +134,8 @@ impl Http {
                     let mut conn = self.connect().await?;
                     self.finish(conn_outcome(exchange_on(&mut conn, request, self.max_body).await), conn)
                 }
-                None => Err(Failure::Io(error)),
+                // Nothing was sent: as good as no connection.
+                None => Err(Failure::Connect(error)),
             },
             outcome => self.finish(conn_outcome(outcome), conn),
         }
@@ -207,7 +208,7 @@ enum Exchange {
 fn conn_outcome(exchange: Exchange) -> (Result<Reply, Failure>, bool) {
     match exchange {
         Exchange::Done { reply, open } => (Ok(reply), open),
-        Exchange::Unsent(error) => (Err(Failure::Io(error)), false),
+        Exchange::Unsent(error) => (Err(Failure::Connect(error)), false),
         Exchange::Failed(failure) => (Err(failure), false),
     }
 }
