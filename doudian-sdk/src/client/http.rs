@@ -100,7 +100,7 @@ impl Driver {
 }
 
 struct Idle {
-    conn: Conn,
+    conn: Box<Conn>,
     since: Instant,
 }
 
@@ -131,7 +131,7 @@ impl Http {
             Exchange::Unsent(error) => match retry {
                 Some(request) => {
                     tracing::debug!(error = %error, "a kept connection turned the request away; sending it on a new one");
-                    let mut conn = self.connect().await?;
+                    let mut conn = self.connect_boxed().await?;
                     self.finish(conn_outcome(exchange_on(&mut conn, request, self.max_body).await), conn)
                 }
                 // Nothing was sent: as good as no connection.
@@ -142,7 +142,7 @@ impl Http {
     }
 
     /// Keeps the connection for the next call when its exchange ended cleanly.
-    fn finish(&self, outcome: (Result<Reply, Failure>, bool), conn: Conn) -> Result<Reply, Failure> {
+    fn finish(&self, outcome: (Result<Reply, Failure>, bool), conn: Box<Conn>) -> Result<Reply, Failure> {
         let (reply, reusable) = outcome;
         if reusable && !conn.sender.is_closed() {
             let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -154,7 +154,7 @@ impl Http {
     }
 
     /// A kept connection that is still open (and whether it was kept), or a new one.
-    async fn take(&self) -> Result<(Conn, bool), Failure> {
+    async fn take(&self) -> Result<(Box<Conn>, bool), Failure> {
         loop {
             let candidate = {
                 let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -175,7 +175,13 @@ impl Http {
                 return Ok((conn, true));
             }
         }
-        Ok((self.connect().await?, false))
+        Ok((self.connect_boxed().await?, false))
+    }
+
+    /// [`Http::connect`] on the heap: a connection (TLS state and buffers, a few KiB) is
+    /// held by pointer, so the call's future stays small and is not copied about whole.
+    async fn connect_boxed(&self) -> Result<Box<Conn>, Failure> {
+        Box::pin(self.connect()).await.map(Box::new)
     }
 
     async fn connect(&self) -> Result<Conn, Failure> {
