@@ -704,6 +704,13 @@ impl RunningGateway {
         self.inner.tokens().revoke(access_token)
     }
 
+    /// The gateway's clock: Unix milliseconds, the system clock plus what
+    /// [`advance_clock`](Self::advance_clock) and `POST /_mock/clock` added. Order times
+    /// (churn's `update_time` included) and token lifetimes follow it.
+    pub fn now_ms(&self) -> u64 {
+        self.inner.clock.now_ms()
+    }
+
     /// Moves the gateway's clock forward for token and code lifetimes (request timestamps
     /// are still checked against the real clock).
     pub fn advance_clock(&self, by: Duration) {

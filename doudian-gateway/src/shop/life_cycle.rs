@@ -12,8 +12,9 @@
 //! | 3 | the buyer asks to return it (3 in 20) | 3, after-sale open | 200 |
 //! | 5, after-sale open | refunded | 5 | 206 |
 //!
-//! Every step sets the order's `update_time` to now (the gateway's clock). Cancelled
-//! orders and completed ones without an open after-sale do not change any more.
+//! Every step sets the order's `update_time` to now (the gateway's clock), and no order
+//! takes two steps in one second (each version of an order has its own `update_time`).
+//! Cancelled orders and completed ones without an open after-sale do not change any more.
 
 use super::after_sales::{AfterSale, AS_PENDING, AS_SUCCEEDED, TYPE_REFUND_UNSHIPPED, TYPE_RETURN_AND_REFUND};
 use super::orders::{OrderStatus, Shipment};
@@ -28,6 +29,11 @@ use crate::random::Rng;
 pub(crate) const CHURN_ORDER_BASE: i64 = 6_928_371_660_000_000_000;
 /// The id of the first after-sale request churn opens; the n-th is this + n.
 const CHURN_AFTER_SALE_BASE: i64 = 7_310_000_000_000_000_000;
+
+/// How many orders a step draws before it settles for creating one: an order changed in
+/// this second already is drawn again, so that no order changes twice in one second and
+/// `(order_id, update_time)` names one version of an order (what a sync deduplicates on).
+const MAX_DRAWS: usize = 16;
 
 /// The push a step announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,9 +77,12 @@ impl Shop {
     /// shop can do neither (no order left to move and no product on sale to order).
     pub(crate) fn churn_step(&mut self, rng: &Rng, ids: &IdSource<'_>, now: i64, new_share: f64) -> Option<Step> {
         if !rng.chance(new_share) {
-            while self.orders.live_len() > 0 {
+            let mut tries = 0;
+            while self.orders.live_len() > 0 && tries < MAX_DRAWS {
                 let n = (rng.next_u64() % self.orders.live_len() as u64) as usize;
-                if let Some(order_id) = self.orders.live_at(n) {
+                let Some(order_id) = self.orders.live_at(n) else { continue };
+                tries += 1;
+                if self.orders.get(&order_id).is_some_and(|o| o.update_time < now) {
                     return self.advance(&order_id, rng, ids, now);
                 }
             }
@@ -228,11 +237,16 @@ mod tests {
         let ids = IdSource { next_order: &orders, next_after_sale: &after_sales };
         let rng = Rng::seeded(7);
         let mut events: BTreeMap<u32, usize> = BTreeMap::new();
+        let mut last_change: BTreeMap<String, i64> = BTreeMap::new();
         for k in 0..3_000 {
             let step = shop.churn_step(&rng, &ids, now + k, 0.25).expect("a step");
             assert!(allowed(step.from, step.to), "{step:?}");
             let order = shop.orders.get(&step.order_id).unwrap();
             assert_eq!(order.update_time, now + k);
+            if step.from.is_some() {
+                assert!(last_change.get(&step.order_id).is_none_or(|t| *t < now + k), "two steps in one second");
+            }
+            last_change.insert(step.order_id.clone(), now + k);
             assert_eq!(order.status, step.to);
             let tag = match step.event {
                 StepEvent::Trade(event) => event.tag(),
