@@ -133,6 +133,11 @@ pub(crate) async fn stats(
             "faults": counters.faults,
             "throttled": counters.throttled,
             "limits": inner.quotas.limits(),
+            "pushes": {
+                "delivered": counters.pushes_delivered,
+                "failed": counters.pushes_failed,
+                "dropped": counters.pushes_dropped,
+            },
             "shipments": counters.shipments,
             "ship_calls": counters.ship_calls,
             "uploads": {

@@ -196,6 +196,8 @@ async fn every_change_pushes_its_signed_message_and_a_dropped_share_never_arrive
     assert_eq!(arrived, sent);
     assert!(arrived.is_disjoint(&dropped));
     assert_eq!(gw.counters().pushes_dropped, dropped.len() as u64);
+    let (_, stats) = control(&gw, "GET", "/_mock/stats", None).await;
+    assert_eq!(stats["pushes"]["dropped"], dropped.len());
 
     gw.set_push_drop(1.0).unwrap();
     let changes = gw.churn_steps(20);
