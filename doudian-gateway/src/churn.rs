@@ -8,6 +8,7 @@
 //! that need exact steps ask for them (`POST /_mock/churn {"steps": K}`,
 //! [`crate::RunningGateway::churn_steps`]).
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,8 @@ const TICK: Duration = Duration::from_millis(100);
 /// shipped, completed), so one new order in four keeps the number of moving orders about
 /// level.
 const NEW_ORDER_SHARE: f64 = 0.25;
+/// The most records one push message carries (many steps at once go out in several).
+const MAX_RECORDS_PER_PUSH: usize = 100;
 /// After a stall (a busy machine) at most this many seconds' worth of steps are caught up.
 const MAX_CATCH_UP_SECS: f64 = 2.0;
 
@@ -141,12 +144,26 @@ impl Inner {
     /// pushes of the changes go to the webhook, if one is set, in one message (less the
     /// dropped share).
     pub(crate) fn churn_steps(self: &Arc<Self>, steps: usize) -> Vec<ChurnChange> {
+        self.churn_steps_over(steps, Duration::ZERO)
+    }
+
+    /// Like [`churn_steps`](Self::churn_steps), spread evenly over `span` of the
+    /// gateway's clock, which moves forward by `span` as the steps are taken (step i at
+    /// start + i·span/steps): "20,000 changes in one hour" at once, for tests.
+    pub(crate) fn churn_steps_over(self: &Arc<Self>, steps: usize, span: Duration) -> Vec<ChurnChange> {
+        let span_ms = span.as_millis().min(i64::MAX as u128) as i64;
+        let mut moved_ms = 0i64;
         let webhook = self.webhook_configured();
         let ids = IdSource { next_order: &self.churn.next_order, next_after_sale: &self.churn.next_after_sale };
         let shops: Vec<_> = self.shops.values().collect();
         let mut changes = Vec::with_capacity(steps);
         let mut records = Vec::new();
-        for _ in 0..steps {
+        for i in 0..steps {
+            if span_ms > 0 {
+                let target = (i as i128 * span_ms as i128 / steps as i128) as i64;
+                self.clock.advance_ms(target - moved_ms);
+                moved_ms = target;
+            }
             let pick = (self.churn.rng.next_u64() % shops.len() as u64) as usize;
             let mut shop = crate::state::lock(shops[pick]);
             let now = (self.clock.now_ms() / 1000) as i64;
@@ -179,7 +196,12 @@ impl Inner {
                 push,
             });
         }
-        let dropped = self.spawn_webhook_push(records);
+        self.clock.advance_ms(span_ms - moved_ms);
+        let mut dropped = HashSet::new();
+        while !records.is_empty() {
+            let rest = records.split_off(records.len().min(MAX_RECORDS_PER_PUSH));
+            dropped.extend(self.spawn_webhook_push(std::mem::replace(&mut records, rest)));
+        }
         for change in &mut changes {
             if let PushFate::Sent { msg_id } = &change.push {
                 if dropped.contains(msg_id) {

@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | `GET /_mock/stats` | `{"calls": {"<method>": <requests received>}, "codes": {"<method>": {"<code>": <count>}}, "limits": {"<method>": <calls per second>}, "throttled": {"<method>": <calls refused over the limit>}, ...}` |
 //! | `POST /_mock/clock` `{"advance_secs": N}` | moves the gateway's clock (token and code lifetimes, order times) |
-//! | `POST /_mock/churn` `{"rate": R, "steps": K, "push_drop": p}` (any of them) | sets the churn rate (changes a second, 0 stops), takes K steps now, sets the share of pushes dropped; answers the settings, `"steps_taken"` (all so far) and the K `"changes"` |
+//! | `POST /_mock/churn` `{"rate": R, "steps": K, "seconds": S, "push_drop": p}` (any of them) | sets the churn rate (changes a second, 0 stops), takes K steps now (spread over S seconds of the gateway's clock, which moves S forward), sets the share of pushes dropped; answers the settings, `"steps_taken"` (all so far) and the K `"changes"` |
 //! | `GET /_mock/churn` | `{"rate": R, "push_drop": p, "steps_taken": N}` |
 //! | `GET /_mock/orders` | `{"orders": [{"shop_id", "order_id", "order_status", "update_time"}, …]}`, every order of every shop sorted by shop and order id |
 //! | `POST /_mock/webhook` `{"url": "http://…"}` or `{"url": null}` | sets or clears the webhook pushes go to |
@@ -231,6 +231,8 @@ pub(crate) async fn churn(
     struct ChurnSpec {
         rate: Option<f64>,
         steps: Option<usize>,
+        /// Spread the steps over this many seconds of the gateway's clock, moving it.
+        seconds: Option<u64>,
         push_drop: Option<f64>,
     }
     let spec = match serde_json::from_slice::<ChurnSpec>(&body) {
@@ -244,6 +246,9 @@ pub(crate) async fn churn(
             )
         }
     };
+    if spec.seconds.is_some() && spec.steps.is_none() {
+        return refusal(&inner, StatusCode::BAD_REQUEST, "seconds spreads steps: give steps too");
+    }
     let checked = (
         spec.rate.map(check_rate).transpose(),
         spec.push_drop.map(check_share).transpose(),
@@ -261,7 +266,8 @@ pub(crate) async fn churn(
     if let Some(share) = push_drop {
         inner.churn.set_push_drop(share);
     }
-    let changes = steps.map(|k| inner.churn_steps(k)).unwrap_or_default();
+    let span = Duration::from_secs(spec.seconds.unwrap_or(0));
+    let changes = steps.map(|k| inner.churn_steps_over(k, span)).unwrap_or_default();
     if let Some(rate) = rate {
         inner.churn.set_rate(rate);
     }

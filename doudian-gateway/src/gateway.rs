@@ -765,6 +765,13 @@ impl RunningGateway {
         self.inner.churn_steps(steps)
     }
 
+    /// Like [`churn_steps`](Self::churn_steps), spread evenly over `span` of the gateway's
+    /// clock, which moves forward by `span` meanwhile (step i at start + i·span/steps): a
+    /// test gets "20,000 changes in one hour" at once, each second holding only its share.
+    pub fn churn_steps_over(&self, steps: usize, span: Duration) -> Vec<ChurnChange> {
+        self.inner.churn_steps_over(steps, span)
+    }
+
     /// Sets the churn rate in changes a second (0 stops it); refuses a negative or
     /// non-finite rate.
     pub fn set_churn_rate(&self, rate: f64) -> Result<(), GatewayError> {

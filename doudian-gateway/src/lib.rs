@@ -116,8 +116,12 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`RunningGateway::churn_steps_over`] spreads steps over a span of the gateway's clock
+//! (and moves it): 20,000 changes in one hour, at once, each second holding its share.
+//!
 //! Over HTTP (loopback peers only): `POST /_mock/churn` with any of `{"rate": R,
-//! "steps": K, "push_drop": p}` (answers the settings, `steps_taken` and the K changes),
+//! "steps": K, "seconds": S, "push_drop": p}` (answers the settings, `steps_taken` and
+//! the K changes; `seconds` spreads the steps as `churn_steps_over` does),
 //! `GET /_mock/churn`, `GET /_mock/orders` (`{"orders": [{"shop_id", "order_id",
 //! "order_status", "update_time"}, …]}` sorted by shop and order id) and `POST
 //! /_mock/webhook` with `{"url": …}` or `{"url": null}`.

@@ -109,6 +109,31 @@ async fn each_step_moves_one_order_along_its_life_cycle_stamped_with_the_gateway
 }
 
 #[tokio::test]
+async fn steps_spread_over_an_hour_move_the_clock_and_fill_each_second_with_its_share() {
+    let gw = builder_gateway(Gateway::builder().shops(2).awaiting_orders(3_000)).await;
+    let start = now_secs_of(&gw);
+    let changes = gw.churn_steps_over(7_200, Duration::from_secs(3_600));
+    let end = now_secs_of(&gw);
+    assert_eq!(changes.len(), 7_200);
+    assert!((start + 3_600..=start + 3_660).contains(&end), "the clock moved an hour: {start} -> {end}");
+    assert!(changes.windows(2).all(|w| w[0].update_time <= w[1].update_time));
+    assert!(changes[0].update_time <= start + 1 && changes[7_199].update_time >= start + 3_598);
+    let mut per_second: BTreeMap<i64, usize> = BTreeMap::new();
+    for change in &changes {
+        *per_second.entry(change.update_time).or_default() += 1;
+    }
+    // Two a second, give or take the real milliseconds that pass meanwhile.
+    assert!(per_second.values().all(|n| *n <= 4), "{:?}", per_second.values().max());
+    assert!(per_second.len() >= 3_500);
+
+    let (status, reply) = control(&gw, "POST", "/_mock/churn", Some(json!({"steps": 10, "seconds": 100}))).await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(now_secs_of(&gw) >= end + 100);
+    let (status, _) = control(&gw, "POST", "/_mock/churn", Some(json!({"rate": 1, "seconds": 100}))).await;
+    assert_eq!(status, 400, "seconds without steps");
+}
+
+#[tokio::test]
 async fn the_same_seed_makes_the_same_changes() {
     let run = |seed| async move {
         let gw = builder_gateway(Gateway::builder().shops(2).awaiting_orders(30).churn_seed(seed)).await;
