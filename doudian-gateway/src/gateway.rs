@@ -681,7 +681,20 @@ impl RunningGateway {
 
     /// Issues a token for the gateway's shop without a call.
     pub fn issue_token(&self) -> IssuedToken {
-        let grant = self.grant_for(self.inner.config.shop_id);
+        self.issue(self.inner.config.shop_id)
+    }
+
+    /// Issues a token for shop `shop_id` of a multi-shop gateway ([`GatewayBuilder::shops`])
+    /// without a call; refuses a shop the gateway does not serve.
+    pub fn issue_token_for_shop(&self, shop_id: i64) -> Result<IssuedToken, GatewayError> {
+        if !self.inner.shops.contains_key(&shop_id) {
+            return Err(GatewayError::Config(format!("the gateway serves no shop {shop_id}")));
+        }
+        Ok(self.issue(shop_id))
+    }
+
+    fn issue(&self, shop_id: i64) -> IssuedToken {
+        let grant = self.grant_for(shop_id);
         let now = self.inner.clock.now_ms();
         let data = self.inner.tokens().issue(grant, now, &self.inner.rng);
         IssuedToken {

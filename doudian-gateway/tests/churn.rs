@@ -304,6 +304,13 @@ async fn tokens_act_on_their_own_shop_and_unknown_shops_are_refused() {
     let now = now_secs_of(&gw);
     assert_eq!(listed(&gw, own, now).await.len(), 45 + 5, "the seed and every other extra order");
     assert_eq!(listed(&gw, other, now).await.len(), 5);
+    // A token issued in-process acts on its shop too.
+    let token = gw.issue_token_for_shop(other).unwrap();
+    let caller = Caller::new(&gw).with_token(&token.access_token);
+    let data = assert_ok(&caller.call("order.searchList", json!({"page": 0, "size": 10})).await).clone();
+    assert_eq!(data["total"], 5);
+    assert!(data["shop_order_list"].as_array().unwrap().iter().all(|o| o["shop_id"] == other));
+    assert!(gw.issue_token_for_shop(own + 5).is_err());
     let reply = Caller::new(&gw)
         .call("token.create", json!({"grant_type": "authorization_self", "code": "", "shop_id": own + 2}))
         .await;
