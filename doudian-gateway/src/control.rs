@@ -178,7 +178,7 @@ pub(crate) async fn clock(
 }
 
 /// The largest `steps` one `POST /_mock/churn` takes.
-const MAX_STEPS_PER_REQUEST: usize = 1_000_000;
+const MAX_STEPS_PER_REQUEST: usize = 100_000;
 
 fn churn_settings(inner: &Inner) -> Value {
     json!({

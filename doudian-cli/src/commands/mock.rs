@@ -1,6 +1,8 @@
 //! `doudian mock`: the bundled gateway, for local development and for `call` without
 //! credentials.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::time::Duration;
 
 use clap::Args;
@@ -135,33 +137,45 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
     }
     let gateway =
         builder.start().await.map_err(|e| Failure::config(format!("cannot start the gateway: {}", Chain(&e))))?;
-    println!("doudian mock gateway listening");
-    println!("DOUDIAN_BASE_URL={}", gateway.base_url());
-    println!("DOUDIAN_APP_KEY={}", gateway.app_key());
-    println!("DOUDIAN_APP_SECRET={}", gateway.app_secret());
-    println!("DOUDIAN_SHOP_ID={}", gateway.shop_id());
+    // The banner goes out in one write, and a reader that stops reading (a test that has
+    // what it needs, `| head`) does not end the gateway: printing errors are ignored.
+    let mut banner = String::new();
+    macro_rules! banner {
+        ($($arg:tt)*) => {{
+            let _ = writeln!(banner, $($arg)*);
+        }};
+    }
+    banner!("doudian mock gateway listening");
+    banner!("DOUDIAN_BASE_URL={}", gateway.base_url());
+    banner!("DOUDIAN_APP_KEY={}", gateway.app_key());
+    banner!("DOUDIAN_APP_SECRET={}", gateway.app_secret());
+    banner!("DOUDIAN_SHOP_ID={}", gateway.shop_id());
     if args.shops > 1 {
         let ids: Vec<String> = gateway.shop_ids().iter().map(i64::to_string).collect();
-        println!("DOUDIAN_SHOP_IDS={}", ids.join(","));
+        banner!("DOUDIAN_SHOP_IDS={}", ids.join(","));
     }
-    println!(
+    banner!(
         "# control (loopback only): GET {0}/_mock/stats, POST {0}/_mock/clock, POST {0}/_mock/faults, \
          GET|POST {0}/_mock/churn, GET {0}/_mock/orders, POST {0}/_mock/webhook",
         gateway.base_url()
     );
     if args.orders > 0 {
-        println!("# {} orders awaiting shipment (20 seeded + {})", 20 + args.orders, args.orders);
+        banner!("# {} orders awaiting shipment (20 seeded + {})", 20 + args.orders, args.orders);
     }
     if args.churn > 0.0 {
-        println!("# churn: {} order changes a second", args.churn);
+        banner!("# churn: {} order changes a second", args.churn);
     }
     if args.search_cap != 50_000 {
-        println!("# order.searchList: one filter reaches {} orders", args.search_cap);
+        banner!("# order.searchList: one filter reaches {} orders", args.search_cap);
     }
     for (method, rate) in &args.qps {
-        println!("# {method}: at most {rate} calls a second, then 60000 isv.traffic-limited");
+        banner!("# {method}: at most {rate} calls a second, then 60000 isv.traffic-limited");
     }
-    println!("(Ctrl-C to stop)");
+    banner!("(Ctrl-C to stop)");
+    {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
+    }
     let _ = tokio::signal::ctrl_c().await;
     gateway.shutdown().await;
     Ok(())
