@@ -526,6 +526,74 @@ fn mock_refuses_malformed_qps_flags_and_unknown_methods() {
     assert!(stderr.contains("order.logisticAdd") && stderr.contains("does not know"), "{stderr}");
 }
 
+/// `POST url` with a JSON body: the status and the JSON body.
+fn post_json(url: &str, body: &Value) -> (u16, Value) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .timeout(Duration::from_secs(20))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")))
+    })
+}
+
+#[test]
+fn mock_moves_orders_on_request_over_several_shops_within_a_search_cap() {
+    let (mut child, settings) =
+        spawn_mock(&["--orders", "40", "--shops", "2", "--search-cap", "30", "--churn-seed", "4"]);
+    let base = settings["DOUDIAN_BASE_URL"].clone();
+    let shop_id: i64 = settings["DOUDIAN_SHOP_ID"].parse().unwrap();
+    let (status, churned) = post_json(&format!("{base}/_mock/churn"), &serde_json::json!({"steps": 50}));
+    let dump = get_json(&format!("{base}/_mock/orders"));
+    let (rate_status, rate) = post_json(&format!("{base}/_mock/churn"), &serde_json::json!({"rate": 2.5}));
+    let mut call = doudian();
+    call.envs(&settings).args(["call", "order.searchList", r#"{"page":3,"size":10}"#]);
+    let past_cap = run(&mut call);
+    let mut call = doudian();
+    call.envs(&settings).args(["call", "order.searchList", r#"{"page":0,"size":10}"#]);
+    let first_page = run(&mut call);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 200, "{churned}");
+    assert_eq!(churned["changes"].as_array().unwrap().len(), 50);
+    assert_eq!((rate_status, rate["rate"].as_f64()), (200, Some(2.5)));
+    let rows = dump["orders"].as_array().unwrap();
+    let shops: std::collections::BTreeSet<i64> = rows.iter().map(|r| r["shop_id"].as_i64().unwrap()).collect();
+    assert_eq!(shops.into_iter().collect::<Vec<_>>(), [shop_id, shop_id + 1]);
+    let created = churned["changes"].as_array().unwrap().iter().filter(|c| c["from"].is_null()).count();
+    assert_eq!(rows.len(), 45 + 40 + created);
+    assert!(first_page.status.success(), "{}", text(&first_page.stderr));
+    assert_eq!(
+        stdout_json(&first_page)["total"].as_u64().unwrap() as usize,
+        rows.iter().filter(|r| r["shop_id"] == shop_id).count()
+    );
+    assert!(!past_cap.status.success());
+    let stderr = text(&past_cap.stderr);
+    assert!(stderr.contains("parameter-invalid") && stderr.contains("30"), "{stderr}");
+}
+
+#[test]
+fn mock_refuses_bad_churn_settings() {
+    for (flag, expected) in [
+        ("--push-drop=2", "push drop share"),
+        ("--churn=-1", "churn rate"),
+        ("--shops=0", "shops"),
+        ("--search-cap=0", "search_cap"),
+    ] {
+        let output = run_to_end(doudian().args(["mock", flag]));
+        assert_eq!(output.status.code(), Some(2), "{flag}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(expected), "{flag}: {stderr}");
+    }
+}
+
 /// `doudian push verify` with the `app-id` header equal to the app key, plus `extra` flags.
 fn push_verify(app_key: &str, secret: &str, sign: &str, extra: &[&str], body: &[u8]) -> Output {
     let mut command = doudian();

@@ -49,6 +49,7 @@
 //! | expired token | 40003 | `isv.access-token-expired` |
 //! | required parameter missing | 40001 | `isv.parameter-missing` |
 //! | parameter of the wrong type or value, unknown id | 40003 | `isv.parameter-invalid` |
+//! | order.searchList: `update_time_start` / `create_time_start` more than 90 days back, a page starting at or past the per-filter cap | 40003 | `isv.parameter-invalid` (naming the field / the cap) |
 //! | token.create/refresh refused | 50001 | `dop.token-generate-failed:{no-authorization, code-invalid, code-expired, grant-type-invalid, token-invalid, token-expired}` |
 //! | business rule (ship twice, ship unpaid, edit unshipped, deleted product) | 50002 | `isv.business-failed:{order-already-shipped, order-not-paid, order-canceled, order-not-shipped, product-deleted}` |
 //! | injected rate limit, or over a [`GatewayBuilder::method_qps`] quota | 60000 | `isv.traffic-limited` |
@@ -70,6 +71,60 @@
 //!
 //! [`GatewayBuilder::awaiting_orders`] adds any number of further orders awaiting
 //! shipment, built like the seeded ones, for batch-shipping runs.
+//!
+//! order.searchList keeps the platform's rules: a `update_time_start` or
+//! `create_time_start` more than 90 days before the gateway's now is refused (40003
+//! `isv.parameter-invalid` naming the field), and one filter reaches at most
+//! [`GatewayBuilder::search_cap`] orders (the platform's 50,000): `total` still counts
+//! every match, a page starting at or past the cap is refused (40003
+//! `isv.parameter-invalid`) and one straddling it ends there. Pages walk indexes by
+//! (`update_time` | `create_time`, order id), so they stay fast over 100,000+ orders.
+//!
+//! # A moving shop
+//!
+//! For order synchronisers: [`GatewayBuilder::shops`] serves several shops (a token acts
+//! on the shop it was granted for), and churn moves orders along their life cycle —
+//! paid, shipped, completed, some cancelled or refunded (after-sale requests opened and
+//! refunded), new orders created — each change stamping the order's `update_time` with
+//! the gateway's clock (never twice in one second for one order) and pushing its signed
+//! message (tags 100, 101, 102, 103, 106, 200, 206) to the webhook when one is set, less
+//! a dropped share ([`GatewayBuilder::push_drop`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), doudian_gateway::GatewayError> {
+//! use doudian_gateway::{Gateway, PushFate};
+//!
+//! let gateway = Gateway::builder()
+//!     .shops(10)                // shops 4463798 ..= 4463807
+//!     .awaiting_orders(20_000)  // spread over them, plus the seeded 45 in the first
+//!     .webhook("http://127.0.0.1:9000/push")
+//!     .push_drop(0.1)           // 10% of pushes lost
+//!     .search_cap(1_000)        // one order.searchList filter reaches 1,000 orders
+//!     .churn_seed(7)            // the same changes every run
+//!     .start()
+//!     .await?;
+//! // Exact steps for tests (the rate, `.churn(50.0)` or `set_churn_rate`, runs on tokio time):
+//! for change in gateway.churn_steps(100) {
+//!     let lost = matches!(change.push, PushFate::Dropped { .. });
+//!     println!("{} {:?} -> {:?} at {} (push lost: {lost})", change.order_id, change.from, change.to, change.update_time);
+//! }
+//! gateway.set_churn_rate(50.0)?;
+//! // ... sync, stop churn, then compare the copy with every order:
+//! gateway.set_churn_rate(0.0)?;
+//! let every_order = gateway.orders_dump(); // what GET /_mock/orders answers
+//! # drop(every_order);
+//! # Ok(()) }
+//! ```
+//!
+//! [`RunningGateway::churn_steps_over`] spreads steps over a span of the gateway's clock
+//! (and moves it): 20,000 changes in one hour, at once, each second holding its share.
+//!
+//! Over HTTP (loopback peers only): `POST /_mock/churn` with any of `{"rate": R,
+//! "steps": K, "seconds": S, "push_drop": p}` (answers the settings, `steps_taken` and
+//! the K changes; `seconds` spreads the steps as `churn_steps_over` does),
+//! `GET /_mock/churn`, `GET /_mock/orders` (`{"orders": [{"shop_id", "order_id",
+//! "order_status", "update_time"}, …]}` sorted by shop and order id) and `POST
+//! /_mock/webhook` with `{"url": …}` or `{"url": null}`.
 //!
 //! # Quotas
 //!
@@ -108,6 +163,7 @@
 #![recursion_limit = "512"]
 
 mod auth;
+mod churn;
 mod control;
 mod counters;
 mod envelope;
@@ -130,12 +186,13 @@ mod time;
 mod tokens;
 mod uploads;
 
+pub use churn::{ChurnChange, PushFate};
 pub use counters::{Counters, MethodCounts, RefreshCounts, UploadCounts};
 pub use envelope::{message_for, ApiFailure};
 pub use faults::{Fault, FaultId, FaultRule};
 pub use gateway::{
-    Gateway, GatewayBuilder, GatewayError, IssuedToken, OrderSnapshot, ProductSnapshot, RunningGateway,
-    DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DEFAULT_SHOP_ID,
+    Gateway, GatewayBuilder, GatewayError, IssuedToken, OrderRow, OrderSnapshot, ProductSnapshot, RunningGateway,
+    DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DEFAULT_SHOP_ID, MAX_SHOPS,
 };
 pub use methods::STATEFUL_METHODS;
 pub use push::{push_body, push_signature, PushDelivery, PushRecord, RefundEvent, TradeEvent};
