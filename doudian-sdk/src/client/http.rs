@@ -69,6 +69,11 @@ pub(super) struct Http {
 struct Conn {
     sender: SendRequest<Full<Bytes>>,
     driver: Driver,
+    /// The deadline of the exchange in progress. One timer per connection, moved on for
+    /// each call: moving a registered timer later touches nothing shared, where a new timer
+    /// per call registers with the runtime's timer wheel and, on a multi-thread runtime,
+    /// may wake the thread parked on the I/O driver to re-arm its wait.
+    deadline: Pin<Box<tokio::time::Sleep>>,
 }
 
 /// The connection's state machine, which moves its bytes when polled, and how it ended
@@ -116,23 +121,18 @@ impl Http {
 
     /// Sends `request` and reads the whole reply, all within `timeout`.
     pub(super) async fn send(&self, request: Request<Full<Bytes>>, timeout: Duration) -> Result<Reply, Failure> {
-        match tokio::time::timeout(timeout, self.exchange(request)).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(Failure::Timeout),
-        }
-    }
-
-    async fn exchange(&self, request: Request<Full<Bytes>>) -> Result<Reply, Failure> {
+        let deadline = tokio::time::Instant::now() + timeout;
         // A kept connection the server closed in the meantime may turn the request away
         // unsent; it goes once more, on a new connection (the body is cheap to clone).
-        let (mut conn, reused) = self.take().await?;
+        let (mut conn, reused) = self.take(deadline).await?;
         let retry = reused.then(|| clone_request(&request));
-        match exchange_on(&mut conn, request, self.max_body).await {
+        match exchange_on(&mut conn, request, deadline, self.max_body).await {
             Exchange::Unsent(error) => match retry {
                 Some(request) => {
                     tracing::debug!(error = %error, "a kept connection turned the request away; sending it on a new one");
-                    let mut conn = self.connect_boxed().await?;
-                    self.finish(conn_outcome(exchange_on(&mut conn, request, self.max_body).await), conn)
+                    let mut conn = self.connect_boxed(deadline).await?;
+                    let outcome = exchange_on(&mut conn, request, deadline, self.max_body).await;
+                    self.finish(conn_outcome(outcome), conn)
                 }
                 // Nothing was sent: as good as no connection.
                 None => Err(Failure::Connect(error)),
@@ -154,7 +154,7 @@ impl Http {
     }
 
     /// A kept connection that is still open (and whether it was kept), or a new one.
-    async fn take(&self) -> Result<(Box<Conn>, bool), Failure> {
+    async fn take(&self, deadline: tokio::time::Instant) -> Result<(Box<Conn>, bool), Failure> {
         loop {
             let candidate = {
                 let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -175,25 +175,29 @@ impl Http {
                 return Ok((conn, true));
             }
         }
-        Ok((self.connect_boxed().await?, false))
+        Ok((self.connect_boxed(deadline).await?, false))
     }
 
     /// [`Http::connect`] on the heap: a connection (TLS state and buffers, a few KiB) is
     /// held by pointer, so the call's future stays small and is not copied about whole.
-    async fn connect_boxed(&self) -> Result<Box<Conn>, Failure> {
-        Box::pin(self.connect()).await.map(Box::new)
+    async fn connect_boxed(&self, deadline: tokio::time::Instant) -> Result<Box<Conn>, Failure> {
+        Box::pin(self.connect(deadline)).await.map(Box::new)
     }
 
-    async fn connect(&self) -> Result<Conn, Failure> {
+    /// A new connection, within the connect timeout and the call's deadline (either way
+    /// nothing was sent when it runs out).
+    async fn connect(&self, deadline: tokio::time::Instant) -> Result<Conn, Failure> {
         let connecting = async {
             let io = self.connector.connect().await.map_err(Failure::Connect)?;
             let (sender, driver) = hyper::client::conn::http1::Builder::new()
                 .handshake(io)
                 .await
                 .map_err(|e| Failure::Connect(Box::new(e)))?;
-            Ok(Conn { sender, driver: Driver { connection: driver, end: None } })
+            let driver = Driver { connection: driver, end: None };
+            Ok(Conn { sender, driver, deadline: Box::pin(tokio::time::sleep_until(deadline)) })
         };
-        match tokio::time::timeout(self.connect_timeout, connecting).await {
+        let limit = deadline.min(tokio::time::Instant::now() + self.connect_timeout);
+        match tokio::time::timeout_at(limit, connecting).await {
             Ok(conn) => conn,
             Err(_) => Err(Failure::Connect("connecting timed out".into())),
         }
@@ -219,35 +223,60 @@ fn conn_outcome(exchange: Exchange) -> (Result<Reply, Failure>, bool) {
     }
 }
 
-async fn exchange_on(conn: &mut Conn, request: Request<Full<Bytes>>, max_body: usize) -> Exchange {
-    let Conn { sender, driver } = conn;
-    if let Err(error) = drive(driver, sender.ready()).await {
-        return Exchange::Unsent(Box::new(error));
+async fn exchange_on(
+    conn: &mut Conn,
+    request: Request<Full<Bytes>>,
+    deadline: tokio::time::Instant,
+    max_body: usize,
+) -> Exchange {
+    let Conn { sender, driver, deadline: timer } = conn;
+    timer.as_mut().reset(deadline);
+    let timed_out = |_: TimedOut| Exchange::Failed(Failure::Timeout);
+    match drive(driver, timer, sender.ready()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => return Exchange::Unsent(Box::new(error)),
+        Err(late) => return timed_out(late),
     }
-    let response = match drive(driver, sender.send_request(request)).await {
-        Ok(response) => response,
-        Err(error) if error.is_canceled() => return Exchange::Unsent(Box::new(error)),
-        Err(error) => return Exchange::Failed(Failure::Io(driver.error().unwrap_or(Box::new(error)))),
+    let response = match drive(driver, timer, sender.send_request(request)).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(error)) if error.is_canceled() => return Exchange::Unsent(Box::new(error)),
+        Ok(Err(error)) => return Exchange::Failed(Failure::Io(driver.error().unwrap_or(Box::new(error)))),
+        Err(late) => return timed_out(late),
     };
     let (parts, incoming) = response.into_parts();
-    match drive(driver, body::read(incoming, &parts.headers, max_body)).await {
+    match drive(driver, timer, body::read(incoming, &parts.headers, max_body)).await {
         // The connection may have ended with a whole reply (`Connection: close`).
-        Ok(body) => Exchange::Done { reply: Reply { status: parts.status, body }, open: driver.end.is_none() },
-        Err(body::Failure::TooLarge) => Exchange::Failed(Failure::BodyTooLarge),
-        Err(body::Failure::Io(error)) => Exchange::Failed(Failure::Io(driver.error().unwrap_or(error))),
+        Ok(Ok(body)) => Exchange::Done { reply: Reply { status: parts.status, body }, open: driver.end.is_none() },
+        Ok(Err(body::Failure::TooLarge)) => Exchange::Failed(Failure::BodyTooLarge),
+        Ok(Err(body::Failure::Io(error))) => Exchange::Failed(Failure::Io(driver.error().unwrap_or(error))),
+        Err(late) => timed_out(late),
     }
 }
 
-/// Runs `work` while polling the connection's driver, which moves the bytes it waits for.
-async fn drive<T>(driver: &mut Driver, work: impl Future<Output = T>) -> T {
+/// The exchange's deadline passed.
+struct TimedOut;
+
+/// Runs `work` while polling the connection's driver, which moves the bytes it waits for,
+/// until the deadline.
+async fn drive<T>(
+    driver: &mut Driver,
+    deadline: &mut Pin<Box<tokio::time::Sleep>>,
+    work: impl Future<Output = T>,
+) -> Result<T, TimedOut> {
     let mut work = pin!(work);
     poll_fn(|cx| {
         if let Poll::Ready(output) = work.as_mut().poll(cx) {
-            return Poll::Ready(output);
+            return Poll::Ready(Ok(output));
         }
         driver.poll(cx);
         // The driver may have handed the work what it waited for.
-        work.as_mut().poll(cx)
+        if let Poll::Ready(output) = work.as_mut().poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        match deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(TimedOut)),
+            Poll::Pending => Poll::Pending,
+        }
     })
     .await
 }
