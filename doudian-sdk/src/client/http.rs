@@ -123,19 +123,18 @@ impl Http {
     pub(super) async fn send(&self, request: Request<Full<Bytes>>, timeout: Duration) -> Result<Reply, Failure> {
         let deadline = tokio::time::Instant::now() + timeout;
         // A kept connection the server closed in the meantime may turn the request away
-        // unsent; it goes once more, on a new connection (the body is cheap to clone).
+        // unsent (hyper hands it back); it goes once more, on a new connection.
         let (mut conn, reused) = self.take(deadline).await?;
-        let retry = reused.then(|| clone_request(&request));
         match exchange_on(&mut conn, request, deadline, self.max_body).await {
-            Exchange::Unsent(error) => match retry {
-                Some(request) => {
+            Exchange::Unsent(error, request) => match reused {
+                true => {
                     tracing::debug!(error = %error, "a kept connection turned the request away; sending it on a new one");
                     let mut conn = self.connect_boxed(deadline).await?;
-                    let outcome = exchange_on(&mut conn, request, deadline, self.max_body).await;
+                    let outcome = exchange_on(&mut conn, *request, deadline, self.max_body).await;
                     self.finish(conn_outcome(outcome), conn)
                 }
                 // Nothing was sent: as good as no connection.
-                None => Err(Failure::Connect(error)),
+                false => Err(Failure::Connect(error)),
             },
             outcome => self.finish(conn_outcome(outcome), conn),
         }
@@ -208,8 +207,8 @@ impl Http {
 enum Exchange {
     /// The reply, read to its end, and whether the connection is still open.
     Done { reply: Reply, open: bool },
-    /// The connection turned the request away before sending any of it.
-    Unsent(BoxError),
+    /// The connection turned the request away before sending any of it, and gave it back.
+    Unsent(BoxError, Box<Request<Full<Bytes>>>),
     /// It failed once the request may have been sent; the connection is spent.
     Failed(Failure),
 }
@@ -218,7 +217,7 @@ enum Exchange {
 fn conn_outcome(exchange: Exchange) -> (Result<Reply, Failure>, bool) {
     match exchange {
         Exchange::Done { reply, open } => (Ok(reply), open),
-        Exchange::Unsent(error) => (Err(Failure::Connect(error)), false),
+        Exchange::Unsent(error, _) => (Err(Failure::Connect(error)), false),
         Exchange::Failed(failure) => (Err(failure), false),
     }
 }
@@ -234,13 +233,18 @@ async fn exchange_on(
     let timed_out = |_: TimedOut| Exchange::Failed(Failure::Timeout);
     match drive(driver, timer, sender.ready()).await {
         Ok(Ok(())) => {}
-        Ok(Err(error)) => return Exchange::Unsent(Box::new(error)),
+        Ok(Err(error)) => return Exchange::Unsent(Box::new(error), Box::new(request)),
         Err(late) => return timed_out(late),
     }
-    let response = match drive(driver, timer, sender.send_request(request)).await {
+    let response = match drive(driver, timer, sender.try_send_request(request)).await {
         Ok(Ok(response)) => response,
-        Ok(Err(error)) if error.is_canceled() => return Exchange::Unsent(Box::new(error)),
-        Ok(Err(error)) => return Exchange::Failed(Failure::Io(driver.error().unwrap_or(Box::new(error)))),
+        Ok(Err(mut refused)) => match refused.take_message() {
+            Some(request) => return Exchange::Unsent(Box::new(refused.into_error()), Box::new(request)),
+            None => {
+                let error = Box::new(refused.into_error());
+                return Exchange::Failed(Failure::Io(driver.error().unwrap_or(error)));
+            }
+        },
         Err(late) => return timed_out(late),
     };
     let (parts, incoming) = response.into_parts();
@@ -279,13 +283,4 @@ async fn drive<T>(
         }
     })
     .await
-}
-
-fn clone_request(request: &Request<Full<Bytes>>) -> Request<Full<Bytes>> {
-    let mut copy = Request::new(request.body().clone());
-    *copy.method_mut() = request.method().clone();
-    *copy.uri_mut() = request.uri().clone();
-    *copy.version_mut() = request.version();
-    *copy.headers_mut() = request.headers().clone();
-    copy
 }
