@@ -37,6 +37,9 @@ pub mod sign;
 #[cfg(feature = "spi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "spi")))]
 pub mod spi;
+#[cfg(feature = "sync")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
+pub mod sync;
 pub mod token;
 #[cfg(feature = "upload")]
 #[cfg_attr(docsrs, doc(cfg(feature = "upload")))]
