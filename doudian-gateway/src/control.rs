@@ -5,7 +5,11 @@
 //! | request | does |
 //! | --- | --- |
 //! | `GET /_mock/stats` | `{"calls": {"<method>": <requests received>}, "codes": {"<method>": {"<code>": <count>}}, "limits": {"<method>": <calls per second>}, "throttled": {"<method>": <calls refused over the limit>}, ...}` |
-//! | `POST /_mock/clock` `{"advance_secs": N}` | moves the gateway's clock (token and code lifetimes) |
+//! | `POST /_mock/clock` `{"advance_secs": N}` | moves the gateway's clock (token and code lifetimes, order times) |
+//! | `POST /_mock/churn` `{"rate": R, "steps": K, "push_drop": p}` (any of them) | sets the churn rate (changes a second, 0 stops), takes K steps now, sets the share of pushes dropped; answers the settings, `"steps_taken"` (all so far) and the K `"changes"` |
+//! | `GET /_mock/churn` | `{"rate": R, "push_drop": p, "steps_taken": N}` |
+//! | `GET /_mock/orders` | `{"orders": [{"shop_id", "order_id", "order_status", "update_time"}, …]}`, every order of every shop sorted by shop and order id |
+//! | `POST /_mock/webhook` `{"url": "http://…"}` or `{"url": null}` | sets or clears the webhook pushes go to |
 //! | `POST /_mock/faults` `{"fault": "rate_limit", "method": "…", "times": N, "fraction": p}` | adds a fault rule, answers `{"id": N}` |
 //! | `GET /_mock/faults` | the active rules |
 //! | `DELETE /_mock/faults` | removes every rule |
@@ -23,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::churn::{check_rate, check_share, ChurnChange, PushFate};
 use crate::envelope::{self, ApiFailure, CODE_INVALID_PARAMETER};
 use crate::faults::{Fault, FaultRule};
 use crate::listener::Connection;
@@ -164,6 +169,156 @@ pub(crate) async fn clock(
             reply(StatusCode::OK, json!({ "now_ms": inner.clock.now_ms() }))
         }
         Err(e) => refusal(&inner, StatusCode::BAD_REQUEST, format!("expected {{\"advance_secs\": N}}: {e}")),
+    }
+}
+
+/// The largest `steps` one `POST /_mock/churn` takes.
+const MAX_STEPS_PER_REQUEST: usize = 1_000_000;
+
+fn churn_settings(inner: &Inner) -> Value {
+    json!({
+        "rate": inner.churn.rate(),
+        "push_drop": inner.churn.push_drop(),
+        "steps_taken": inner.churn.steps(),
+    })
+}
+
+fn change_json(change: &ChurnChange) -> Value {
+    let (push, msg_id) = match &change.push {
+        PushFate::Sent { msg_id } => ("sent", Some(msg_id)),
+        PushFate::Dropped { msg_id } => ("dropped", Some(msg_id)),
+        PushFate::NoTarget => ("none", None),
+    };
+    json!({
+        "shop_id": change.shop_id,
+        "order_id": change.order_id,
+        "from": change.from.map(|s| s.code()),
+        "to": change.to.code(),
+        "update_time": change.update_time,
+        "tag": change.tag,
+        "push": push,
+        "msg_id": msg_id,
+    })
+}
+
+/// `GET /_mock/churn`.
+pub(crate) async fn churn_status(
+    State(inner): State<Arc<Inner>>,
+    ConnectInfo(connection): ConnectInfo<Connection>,
+) -> Response {
+    if let Some(refused) = refuse_remote(&inner, &connection) {
+        return refused;
+    }
+    reply(StatusCode::OK, churn_settings(&inner))
+}
+
+/// `POST /_mock/churn` with any of `{"rate": R, "steps": K, "push_drop": p}`.
+pub(crate) async fn churn(
+    State(inner): State<Arc<Inner>>,
+    ConnectInfo(connection): ConnectInfo<Connection>,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = refuse_remote(&inner, &connection) {
+        return refused;
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct ChurnSpec {
+        rate: Option<f64>,
+        steps: Option<usize>,
+        push_drop: Option<f64>,
+    }
+    let spec = match serde_json::from_slice::<ChurnSpec>(&body) {
+        Ok(spec) if spec.rate.is_some() || spec.steps.is_some() || spec.push_drop.is_some() => spec,
+        Ok(_) => return refusal(&inner, StatusCode::BAD_REQUEST, "expected at least one of rate, steps, push_drop"),
+        Err(e) => {
+            return refusal(
+                &inner,
+                StatusCode::BAD_REQUEST,
+                format!("expected {{\"rate\": R, \"steps\": K, \"push_drop\": p}}: {e}"),
+            )
+        }
+    };
+    let checked = (
+        spec.rate.map(check_rate).transpose(),
+        spec.push_drop.map(check_share).transpose(),
+        match spec.steps {
+            Some(k) if k > MAX_STEPS_PER_REQUEST => {
+                Err(format!("steps is at most {MAX_STEPS_PER_REQUEST} a request, got {k}"))
+            }
+            other => Ok(other),
+        },
+    );
+    let (rate, push_drop, steps) = match checked {
+        (Ok(rate), Ok(push_drop), Ok(steps)) => (rate, push_drop, steps),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return refusal(&inner, StatusCode::BAD_REQUEST, e),
+    };
+    if let Some(share) = push_drop {
+        inner.churn.set_push_drop(share);
+    }
+    let changes = steps.map(|k| inner.churn_steps(k)).unwrap_or_default();
+    if let Some(rate) = rate {
+        inner.churn.set_rate(rate);
+    }
+    let mut answer = churn_settings(&inner);
+    answer["changes"] = changes.iter().map(change_json).collect();
+    reply(StatusCode::OK, answer)
+}
+
+/// `GET /_mock/orders`: every order of every shop.
+pub(crate) async fn orders(
+    State(inner): State<Arc<Inner>>,
+    ConnectInfo(connection): ConnectInfo<Connection>,
+) -> Response {
+    if let Some(refused) = refuse_remote(&inner, &connection) {
+        return refused;
+    }
+    let rows = inner.orders_dump();
+    let mut text = String::with_capacity(32 + rows.len() * 96);
+    text.push_str(r#"{"orders":["#);
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        // Order ids are digits only: no escaping needed, but serde keeps it honest.
+        let id = serde_json::to_string(&row.order_id).unwrap_or_default();
+        let _ = std::fmt::Write::write_fmt(
+            &mut text,
+            format_args!(
+                r#"{{"shop_id":{},"order_id":{id},"order_status":{},"update_time":{}}}"#,
+                row.shop_id, row.order_status, row.update_time
+            ),
+        );
+    }
+    text.push_str("]}");
+    let mut response = (StatusCode::OK, text).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=utf-8"));
+    response
+}
+
+/// `POST /_mock/webhook` with `{"url": "http://…"}` or `{"url": null}`.
+pub(crate) async fn webhook(
+    State(inner): State<Arc<Inner>>,
+    ConnectInfo(connection): ConnectInfo<Connection>,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = refuse_remote(&inner, &connection) {
+        return refused;
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Target {
+        url: Option<String>,
+    }
+    match serde_json::from_slice::<Target>(&body) {
+        Ok(Target { url: Some(url) }) if reqwest::Url::parse(&url).is_err() => {
+            refusal(&inner, StatusCode::BAD_REQUEST, format!("`{url}` is not a URL"))
+        }
+        Ok(Target { url }) => {
+            *inner.webhook.lock().unwrap_or_else(|e| e.into_inner()) = url.clone();
+            reply(StatusCode::OK, json!({ "url": url }))
+        }
+        Err(e) => refusal(&inner, StatusCode::BAD_REQUEST, format!("expected {{\"url\": \"http://…\"}}: {e}")),
     }
 }
 

@@ -91,6 +91,8 @@ pub struct Counters {
     pub pushes_delivered: u64,
     /// Push deliveries that failed (transport error or non-200).
     pub pushes_failed: u64,
+    /// Push records dropped on purpose (`GatewayBuilder::push_drop`), never sent.
+    pub pushes_dropped: u64,
     /// Binary material uploads.
     pub uploads: UploadCounts,
 }

@@ -11,6 +11,7 @@ use doudian_sdk::SignMethod;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::churn::ChurnChange;
 use crate::control;
 use crate::counters::{Counters, LiveCounters};
 use crate::envelope::LogIds;
@@ -22,7 +23,7 @@ use crate::push::{PushDelivery, PushRecord, RefundEvent, TradeEvent};
 use crate::quota::Quotas;
 use crate::random::Rng;
 use crate::server::handle;
-use crate::shop::{OrderStatus, Shop, MAX_EXTRA_ORDERS};
+use crate::shop::{OrderStatus, Shop, DEFAULT_SEARCH_CAP, MAX_EXTRA_ORDERS};
 use crate::state::{Config, Inner};
 use crate::time::Clock;
 use crate::tokens::{Grant, TokenPolicy, Tokens};
@@ -34,6 +35,9 @@ pub const DEFAULT_APP_KEY: &str = "7300000000000000001";
 pub const DEFAULT_APP_SECRET: &str = "00000000-gateway-secret-0000-000000000000";
 /// The shop a gateway serves unless told otherwise.
 pub const DEFAULT_SHOP_ID: i64 = 4_463_798;
+
+/// The most shops one gateway serves ([`GatewayBuilder::shops`]).
+pub const MAX_SHOPS: usize = 1_000;
 
 /// Entry point: `Gateway::builder()...start().await`.
 #[derive(Debug)]
@@ -73,6 +77,11 @@ pub struct GatewayBuilder {
     limits: Limits,
     lenient_sign: bool,
     max_upload_bytes: u64,
+    shops: usize,
+    churn_rate: f64,
+    churn_seed: Option<u64>,
+    push_drop: f64,
+    search_cap: usize,
 }
 
 impl std::fmt::Debug for GatewayBuilder {
@@ -90,6 +99,11 @@ impl std::fmt::Debug for GatewayBuilder {
             .field("limits", &self.limits)
             .field("lenient_sign", &self.lenient_sign)
             .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("shops", &self.shops)
+            .field("churn_rate", &self.churn_rate)
+            .field("churn_seed", &self.churn_seed)
+            .field("push_drop", &self.push_drop)
+            .field("search_cap", &self.search_cap)
             .finish_non_exhaustive()
     }
 }
@@ -117,6 +131,11 @@ impl Default for GatewayBuilder {
             limits: Limits::default(),
             lenient_sign: false,
             max_upload_bytes: 64 * 1024 * 1024,
+            shops: 1,
+            churn_rate: 0.0,
+            churn_seed: None,
+            push_drop: 0.0,
+            search_cap: DEFAULT_SEARCH_CAP,
         }
     }
 }
@@ -288,6 +307,54 @@ impl GatewayBuilder {
         self
     }
 
+    /// Serve `n` shops (default 1): the gateway's own shop ([`shop_id`](Self::shop_id),
+    /// with the seeded working set) and `n - 1` more with the ids that follow it
+    /// (`shop_id + 1`, ...), each with the seeded products and no orders of their own
+    /// until [`awaiting_orders`](Self::awaiting_orders) or churn gives them some. A token
+    /// acts on the shop it was granted for (self-use `token.create` takes any of them;
+    /// [`RunningGateway::mint_auth_code`] too). [`start`](Self::start) refuses 0 and more
+    /// than 1,000.
+    pub fn shops(mut self, n: usize) -> Self {
+        self.shops = n;
+        self
+    }
+
+    /// Move `rate` orders a second along their life cycle (default 0, still): paid,
+    /// shipped, completed, some cancelled or refunded, new orders created; each change sets
+    /// the order's `update_time` to the gateway's clock and pushes its message (tags 100,
+    /// 101, 102, 103, 106, 200, 206) to the [`webhook`](Self::webhook) when one is set.
+    /// Kept by tokio time; [`RunningGateway::set_churn_rate`] and `POST /_mock/churn`
+    /// change it at run time, [`RunningGateway::churn_steps`] takes exact steps.
+    /// [`start`](Self::start) refuses a negative or non-finite rate.
+    pub fn churn(mut self, rate: f64) -> Self {
+        self.churn_rate = rate;
+        self
+    }
+
+    /// Draw churn's choices from a fixed seed: the same seed and the same requests give
+    /// the same changes (default: a random seed).
+    pub fn churn_seed(mut self, seed: u64) -> Self {
+        self.churn_seed = Some(seed);
+        self
+    }
+
+    /// Drop this share (0 to 1) of webhook push records without sending them, as lost
+    /// pushes (default 0). Applies to every push the gateway makes by itself (churn and
+    /// calls); counted in [`Counters::pushes_dropped`]. [`start`](Self::start) refuses a
+    /// share outside 0..=1.
+    pub fn push_drop(mut self, share: f64) -> Self {
+        self.push_drop = share;
+        self
+    }
+
+    /// How many orders one `order.searchList` filter reaches (default 50,000, the
+    /// platform's): `total` still counts every match, a page starting at or past the cap is
+    /// refused with `isv.parameter-invalid`. [`start`](Self::start) refuses 0.
+    pub fn search_cap(mut self, cap: usize) -> Self {
+        self.search_cap = cap;
+        self
+    }
+
     /// Binds the socket and starts serving in the background of the current tokio runtime.
     pub async fn start(self) -> Result<RunningGateway, GatewayError> {
         if self.app_key.is_empty() || self.app_secret.is_empty() {
@@ -301,6 +368,9 @@ impl GatewayBuilder {
         let router = Router::new()
             .route("/_mock/stats", get(control::stats))
             .route("/_mock/clock", post(control::clock))
+            .route("/_mock/churn", get(control::churn_status).post(control::churn))
+            .route("/_mock/orders", get(control::orders))
+            .route("/_mock/webhook", post(control::webhook))
             .route("/_mock/faults", get(control::list_faults).post(control::add_fault).delete(control::clear_faults))
             .route("/_imagex/", get(imagex::apply))
             .route(&format!("/{}/{{object}}", imagex::STORE_PREFIX), put(imagex::put_object))
@@ -311,6 +381,7 @@ impl GatewayBuilder {
         let refusal: crate::listener::Refusal = Arc::new(move |failure| {
             crate::envelope::failure(&for_refusals.log_ids.next(for_refusals.clock.now_ms()), failure)
         });
+        tokio::spawn(crate::churn::run(inner.clone(), stop_rx.clone()));
         let task = tokio::spawn(serve(listener, router, inner.config.limits, refusal, stop_rx));
         tracing::info!(%addr, "doudian gateway listening");
         Ok(RunningGateway { inner, addr, stop: stop_tx, task: Some(task) })
@@ -337,16 +408,35 @@ impl GatewayBuilder {
                 "awaiting_orders needs the seeded shop's products; it cannot be combined with empty_shop".to_owned(),
             ));
         }
+        if !(1..=MAX_SHOPS).contains(&self.shops) {
+            return Err(GatewayError::Config(format!("shops must be 1 to {MAX_SHOPS}, got {}", self.shops)));
+        }
+        if self.shop_id.checked_add(self.shops as i64).is_none() {
+            return Err(GatewayError::Config(format!("shop ids from {} on overflow", self.shop_id)));
+        }
+        let churn_rate = crate::churn::check_rate(self.churn_rate).map_err(GatewayError::Config)?;
+        let push_drop = crate::churn::check_share(self.push_drop).map_err(GatewayError::Config)?;
+        if self.search_cap == 0 {
+            return Err(GatewayError::Config("search_cap must be at least 1".to_owned()));
+        }
         let rng = Rng::from_entropy();
         let clock = Clock::default();
         let now = (clock.now_ms() / 1000) as i64;
-        let shop = if self.seed {
-            let mut shop = Shop::seeded(self.shop_id, self.shop_name.clone(), now);
-            shop.add_awaiting_orders(self.awaiting_orders, now).map_err(GatewayError::Config)?;
-            shop
-        } else {
-            Shop::empty(self.shop_id, self.shop_name.clone())
-        };
+        let mut shops = BTreeMap::new();
+        for slot in 0..self.shops {
+            let shop_id = self.shop_id + slot as i64;
+            let name = if slot == 0 { self.shop_name.clone() } else { format!("店铺{shop_id}") };
+            let mut shop = match (slot, self.seed) {
+                (_, false) => Shop::empty(shop_id, name),
+                (0, true) => Shop::seeded(shop_id, name, now),
+                (_, true) => Shop::with_products(shop_id, name, now),
+            };
+            if self.seed {
+                shop.add_awaiting_orders(self.awaiting_orders, now, slot, self.shops).map_err(GatewayError::Config)?;
+            }
+            shops.insert(shop_id, Mutex::new(shop));
+        }
+        let churn_rng = self.churn_seed.map_or_else(|| Rng::seeded(rng.next_u64()), Rng::seeded);
         Ok(Inner {
             log_ids: LogIds::new(rng.next_u64()),
             config: Config {
@@ -359,11 +449,13 @@ impl GatewayBuilder {
                 lenient_sign: self.lenient_sign,
                 addr,
                 max_upload_bytes: self.max_upload_bytes,
+                search_cap: self.search_cap,
             },
             clock,
             rng,
             tokens: Mutex::new(Tokens::new(self.policy)),
-            shop: Mutex::new(shop),
+            shops,
+            churn: crate::churn::Churn::new(churn_rate, push_drop, churn_rng),
             uploads: Mutex::new(Uploads::default()),
             faults: FaultSet::default(),
             quotas: Quotas::new(&self.method_qps),
@@ -424,6 +516,21 @@ pub struct OrderSnapshot {
     pub seller_words: String,
     /// The remark star flag.
     pub seller_remark_stars: i64,
+}
+
+/// One order as `GET /_mock/orders` lists it ([`RunningGateway::orders_dump`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub struct OrderRow {
+    /// The shop of the order.
+    pub shop_id: i64,
+    /// The order id.
+    pub order_id: String,
+    /// `order_status` (1 awaiting payment, 2 awaiting shipment, 3 shipped, 4 cancelled,
+    /// 5 completed).
+    pub order_status: i64,
+    /// `update_time` (Unix seconds).
+    pub update_time: i64,
 }
 
 /// What the gateway holds about one product (for assertions).
@@ -597,6 +704,13 @@ impl RunningGateway {
         self.inner.tokens().revoke(access_token)
     }
 
+    /// The gateway's clock: Unix milliseconds, the system clock plus what
+    /// [`advance_clock`](Self::advance_clock) and `POST /_mock/clock` added. Order times
+    /// (churn's `update_time` included) and token lifetimes follow it.
+    pub fn now_ms(&self) -> u64 {
+        self.inner.clock.now_ms()
+    }
+
     /// Moves the gateway's clock forward for token and code lifetimes (request timestamps
     /// are still checked against the real clock).
     pub fn advance_clock(&self, by: Duration) {
@@ -614,9 +728,9 @@ impl RunningGateway {
 
     // ---- shop state ----
 
-    /// The order `order_id`, if the shop has it.
+    /// The order `order_id`, if one of the shops has it.
     pub fn order(&self, order_id: &str) -> Option<OrderSnapshot> {
-        let shop = self.inner.shop();
+        let shop = self.inner.shop_with_order(order_id)?;
         let order = shop.orders.get(order_id)?;
         let shipment = order.shipments.first();
         Some(OrderSnapshot {
@@ -629,7 +743,54 @@ impl RunningGateway {
         })
     }
 
-    /// The ids of the orders in `status`, newest first.
+    /// Every shop served ([`GatewayBuilder::shops`]), the gateway's own first.
+    pub fn shop_ids(&self) -> Vec<i64> {
+        let own = self.inner.config.shop_id;
+        std::iter::once(own).chain(self.inner.shops.keys().copied().filter(|id| *id != own)).collect()
+    }
+
+    /// Every order of every shop, sorted by shop and order id: what `GET /_mock/orders`
+    /// answers, for comparing a synchronised copy with the gateway.
+    pub fn orders_dump(&self) -> Vec<OrderRow> {
+        self.inner.orders_dump()
+    }
+
+    /// Takes `steps` churn steps now (whatever the rate): each moves one order of a
+    /// random shop one step along its life cycle, or creates an order, stamped with the
+    /// gateway's clock, and hands its push to the webhook when one is set. Returns the
+    /// changes in the order they were made (fewer than `steps` only if a shop had neither
+    /// an order to move nor a product to order). Pushes are sent in the background of the
+    /// current tokio runtime.
+    pub fn churn_steps(&self, steps: usize) -> Vec<ChurnChange> {
+        self.inner.churn_steps(steps)
+    }
+
+    /// Sets the churn rate in changes a second (0 stops it); refuses a negative or
+    /// non-finite rate.
+    pub fn set_churn_rate(&self, rate: f64) -> Result<(), GatewayError> {
+        let rate = crate::churn::check_rate(rate).map_err(GatewayError::Config)?;
+        self.inner.churn.set_rate(rate);
+        Ok(())
+    }
+
+    /// The churn rate in changes a second.
+    pub fn churn_rate(&self) -> f64 {
+        self.inner.churn.rate()
+    }
+
+    /// Churn steps taken so far (by the rate and on request).
+    pub fn churn_step_count(&self) -> u64 {
+        self.inner.churn.steps()
+    }
+
+    /// Sets the share of push records dropped (0 to 1); refuses anything else.
+    pub fn set_push_drop(&self, share: f64) -> Result<(), GatewayError> {
+        let share = crate::churn::check_share(share).map_err(GatewayError::Config)?;
+        self.inner.churn.set_push_drop(share);
+        Ok(())
+    }
+
+    /// The ids of the orders in `status` in the gateway's own shop, newest first.
     pub fn order_ids(&self, status: OrderStatus) -> Vec<String> {
         let shop = self.inner.shop();
         let mut orders: Vec<_> = shop.orders.values().filter(|o| o.status == status).collect();
@@ -694,10 +855,10 @@ impl RunningGateway {
         self.inner.deliver(url, records, sign_method).await
     }
 
-    /// A push record about order `order_id` (None if the shop has no such order).
+    /// A push record about order `order_id` (None if no shop has such an order).
     pub fn trade_event(&self, event: TradeEvent, order_id: &str) -> Option<PushRecord> {
         let now = (self.inner.clock.now_ms() / 1000) as i64;
-        let data = self.inner.shop().trade_event_data(event, order_id, now)?;
+        let data = self.inner.shop_with_order(order_id)?.trade_event_data(event, order_id, now)?;
         Some(PushRecord::new(event.tag().to_string(), self.inner.new_msg_id(), &data))
     }
 

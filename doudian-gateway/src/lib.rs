@@ -108,6 +108,7 @@
 #![recursion_limit = "512"]
 
 mod auth;
+mod churn;
 mod control;
 mod counters;
 mod envelope;
@@ -130,12 +131,13 @@ mod time;
 mod tokens;
 mod uploads;
 
+pub use churn::{ChurnChange, PushFate};
 pub use counters::{Counters, MethodCounts, RefreshCounts, UploadCounts};
 pub use envelope::{message_for, ApiFailure};
 pub use faults::{Fault, FaultId, FaultRule};
 pub use gateway::{
-    Gateway, GatewayBuilder, GatewayError, IssuedToken, OrderSnapshot, ProductSnapshot, RunningGateway,
-    DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DEFAULT_SHOP_ID,
+    Gateway, GatewayBuilder, GatewayError, IssuedToken, OrderRow, OrderSnapshot, ProductSnapshot, RunningGateway,
+    DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DEFAULT_SHOP_ID, MAX_SHOPS,
 };
 pub use methods::STATEFUL_METHODS;
 pub use push::{push_body, push_signature, PushDelivery, PushRecord, RefundEvent, TradeEvent};

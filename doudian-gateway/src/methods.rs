@@ -9,7 +9,7 @@ use crate::envelope::ApiFailure;
 use crate::params::Params;
 use crate::push::{PushRecord, RefundEvent, TradeEvent};
 use crate::samples::sample_data;
-use crate::shop::{reference, Shop};
+use crate::shop::{reference, SearchRules, Shop};
 use crate::state::Inner;
 use crate::tokens::{Grant, RefreshOutcome};
 
@@ -76,16 +76,21 @@ pub(crate) fn run(inner: &Inner, method: &str, call: Authenticated, host: &str) 
     }
 }
 
-fn run_on_shop(inner: &Inner, method: &str, p: &Params<'_>, _grant: Option<&Grant>) -> Result<Done, ApiFailure> {
+/// Runs a method on the shop the token was granted for (the gateway's own shop for a
+/// grant naming no shop it serves).
+fn run_on_shop(inner: &Inner, method: &str, p: &Params<'_>, grant: Option<&Grant>) -> Result<Done, ApiFailure> {
     let now_ms = inner.clock.now_ms();
     let now = (now_ms / 1000) as i64;
     let webhook = inner.webhook_configured();
     let mut pushes = Vec::new();
-    let mut shop = inner.shop.lock().unwrap_or_else(|e| e.into_inner());
+    let mut shop = crate::state::lock(inner.shop_for(grant.map_or(inner.config.shop_id, |g| g.shop_id)));
     let shop: &mut Shop = &mut shop;
     let data = match method {
         // Pre-rendered: pages of cached order texts.
-        "order.searchList" => return Ok(Done { data: shop.order_search(p)?, pushes }),
+        "order.searchList" => {
+            let rules = SearchRules { now, cap: inner.config.search_cap };
+            return Ok(Done { data: shop.order_search(p, &rules)?, pushes });
+        }
         "order.orderDetail" => return Ok(Done { data: shop.order_detail(p)?, pushes }),
         "product.listV2" => shop.product_list(p)?,
         "product.detail" => shop.product_detail(p)?,
@@ -175,12 +180,13 @@ fn token_create(inner: &Inner, p: &Params<'_>) -> Result<Value, ApiFailure> {
     let grant = match grant_type.as_str() {
         "authorization_self" => {
             if let Some(shop_id) = p.i64_opt("shop_id")? {
-                if shop_id != inner.config.shop_id {
+                if !inner.shops.contains_key(&shop_id) {
+                    let served: Vec<String> = inner.shops.keys().map(i64::to_string).collect();
                     return Err(ApiFailure::token_generation(
                         "no-authorization",
                         format!(
-                            "shop {shop_id} has not authorised this app (the gateway's shop is {})",
-                            inner.config.shop_id
+                            "shop {shop_id} has not authorised this app (the gateway's shops: {})",
+                            served.join(", ")
                         ),
                     ));
                 }

@@ -20,6 +20,12 @@ impl Rng {
         Rng { state: AtomicU64::new(hasher.finish()) }
     }
 
+    /// A source that gives the same numbers for the same seed (churn with
+    /// `GatewayBuilder::churn_seed`).
+    pub(crate) fn seeded(seed: u64) -> Self {
+        Rng { state: AtomicU64::new(seed) }
+    }
+
     pub(crate) fn next_u64(&self) -> u64 {
         let mut z = self.state.fetch_add(GOLDEN_GAMMA, Ordering::Relaxed).wrapping_add(GOLDEN_GAMMA);
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

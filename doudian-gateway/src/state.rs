@@ -1,11 +1,13 @@
 //! The shared state of a running gateway, which the connection layer, the handler, the
 //! checks, the methods and the control endpoints all read.
 
+use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use doudian_sdk::SignMethod;
 
+use crate::churn::Churn;
 use crate::counters::LiveCounters;
 use crate::envelope::LogIds;
 use crate::error::GatewayError;
@@ -31,6 +33,8 @@ pub(crate) struct Config {
     /// The bound address: the upload host when a request names none.
     pub(crate) addr: SocketAddr,
     pub(crate) max_upload_bytes: u64,
+    /// How many orders one order.searchList filter reaches.
+    pub(crate) search_cap: usize,
 }
 
 /// Shared state of a running gateway. Every lock in here is a std mutex held for a few
@@ -41,7 +45,9 @@ pub(crate) struct Inner {
     pub(crate) rng: Rng,
     pub(crate) log_ids: LogIds,
     pub(crate) tokens: Mutex<Tokens>,
-    pub(crate) shop: Mutex<Shop>,
+    /// Every shop served, by id; `config.shop_id` is always one of them.
+    pub(crate) shops: BTreeMap<i64, Mutex<Shop>>,
+    pub(crate) churn: Churn,
     pub(crate) uploads: Mutex<Uploads>,
     pub(crate) faults: FaultSet,
     /// Per-method call quotas (`GatewayBuilder::method_qps`).
@@ -65,12 +71,45 @@ impl Inner {
         (7_000_000_000_000_000_000 + self.rng.next_u64() % 1_000_000_000_000_000_000).to_string()
     }
 
+    /// The gateway's own shop (`config.shop_id`).
     pub(crate) fn shop(&self) -> std::sync::MutexGuard<'_, Shop> {
-        self.shop.lock().unwrap_or_else(|e| e.into_inner())
+        lock(self.shop_for(self.config.shop_id))
+    }
+
+    /// The shop `shop_id`, or the gateway's own shop when it serves no such shop (a
+    /// token granted for another subject acts on the gateway's shop, as before several
+    /// shops existed).
+    pub(crate) fn shop_for(&self, shop_id: i64) -> &Mutex<Shop> {
+        self.shops
+            .get(&shop_id)
+            .or_else(|| self.shops.get(&self.config.shop_id))
+            .or_else(|| self.shops.values().next())
+            .unwrap_or_else(|| unreachable!("a gateway serves at least its own shop"))
     }
 
     pub(crate) fn tokens(&self) -> std::sync::MutexGuard<'_, Tokens> {
         self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The shop that has order `order_id`, locked.
+    pub(crate) fn shop_with_order(&self, order_id: &str) -> Option<std::sync::MutexGuard<'_, Shop>> {
+        self.shops.values().map(lock).find(|shop| shop.orders.contains_key(order_id))
+    }
+
+    /// Every order of every shop, sorted by shop and order id.
+    pub(crate) fn orders_dump(&self) -> Vec<crate::gateway::OrderRow> {
+        let mut rows = Vec::new();
+        for shop in self.shops.values() {
+            let shop = lock(shop);
+            rows.extend(shop.orders.values().map(|o| crate::gateway::OrderRow {
+                shop_id: shop.shop_id,
+                order_id: o.order_id.clone(),
+                order_status: o.status.code(),
+                update_time: o.update_time,
+            }));
+        }
+        // Shops come in id order and orders in id order within each: already sorted.
+        rows
     }
 
     /// Sends `records` to `url`, signed; counts the delivery.
@@ -108,14 +147,42 @@ impl Inner {
         delivery
     }
 
-    /// Sends `records` to the configured webhook in the background.
-    pub(crate) fn spawn_webhook_push(self: &Arc<Self>, records: Vec<PushRecord>) {
-        let Some(url) = self.webhook.lock().unwrap_or_else(|e| e.into_inner()).clone() else { return };
+    /// Sends `records` to the configured webhook in the background, in one message, less
+    /// the share dropped on purpose (`GatewayBuilder::push_drop`): the message ids of the
+    /// dropped records are returned.
+    pub(crate) fn spawn_webhook_push(self: &Arc<Self>, mut records: Vec<PushRecord>) -> HashSet<String> {
+        let mut dropped = HashSet::new();
+        let Some(url) = self.webhook.lock().unwrap_or_else(|e| e.into_inner()).clone() else { return dropped };
+        let share = self.churn.push_drop();
+        if share > 0.0 {
+            records.retain(|record| {
+                let drop = self.rng.chance(share);
+                if drop {
+                    dropped.insert(record.msg_id.clone());
+                }
+                !drop
+            });
+            self.counters.update(|c| c.pushes_dropped += dropped.len() as u64);
+        }
+        if records.is_empty() {
+            return dropped;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("webhook push outside a tokio runtime: not sent");
+            self.counters.update(|c| c.pushes_failed += 1);
+            return dropped;
+        };
         let inner = Arc::clone(self);
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             if let Err(e) = inner.deliver(&url, &records, SignMethod::Md5).await {
                 tracing::warn!(error = %e, "webhook push failed");
             }
         });
+        dropped
     }
+}
+
+/// Locks `mutex`, recovering from a panic elsewhere (the state stays usable).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -44,9 +44,33 @@ pub struct MockArgs {
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     max_body_bytes: usize,
     /// Add N orders awaiting shipment (order_status 2) to the seeded shop's 20, built like
-    /// them, for batch-shipping runs (at most 1000000).
+    /// them, for batch-shipping runs and for --churn to move (at most 1000000; spread over
+    /// the shops with --shops).
     #[arg(long, value_name = "N", default_value_t = 0)]
     orders: usize,
+    /// Serve K shops: the gateway's own (DOUDIAN_SHOP_ID) and K-1 more with the ids that
+    /// follow it, each with the seeded products (at most 1000).
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    shops: usize,
+    /// Change R orders a second along their life cycle (paid, shipped, completed, some
+    /// cancelled or refunded, new orders created), each stamped with the gateway's clock and
+    /// pushed to --webhook; POST /_mock/churn {"rate": R} changes it, 0 stops it.
+    #[arg(long, value_name = "R", default_value_t = 0.0)]
+    churn: f64,
+    /// Draw churn's choices from this seed (the same seed, the same changes).
+    #[arg(long, value_name = "SEED")]
+    churn_seed: Option<u64>,
+    /// Push trade and refund messages (churn's and those caused by calls), signed, to URL;
+    /// POST /_mock/webhook {"url": …} changes it.
+    #[arg(long, value_name = "URL")]
+    webhook: Option<String>,
+    /// Drop this share (0 to 1) of push messages without sending them, as lost pushes.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
+    push_drop: f64,
+    /// How many orders one order.searchList filter reaches (the platform's 50000): pages
+    /// starting past it are refused, total still counts every match.
+    #[arg(long, value_name = "N", default_value_t = 50_000)]
+    search_cap: usize,
     /// Limit METHOD to N calls a second for all clients together (burst: N at once); calls
     /// over it get 60000 isv.traffic-limited and change nothing. Repeatable, one method
     /// each, e.g. --qps order.logisticsAdd=100.
@@ -86,7 +110,17 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
         .body_timeout(seconds(args.body_timeout, "body-timeout")?)
         .max_connections(args.max_connections)
         .max_body_bytes(args.max_body_bytes)
-        .awaiting_orders(args.orders);
+        .awaiting_orders(args.orders)
+        .shops(args.shops)
+        .churn(args.churn)
+        .push_drop(args.push_drop)
+        .search_cap(args.search_cap);
+    if let Some(seed) = args.churn_seed {
+        builder = builder.churn_seed(seed);
+    }
+    if let Some(url) = &args.webhook {
+        builder = builder.webhook(url.clone());
+    }
     for (method, rate) in &args.qps {
         builder = builder.method_qps(method.clone(), *rate);
     }
@@ -106,12 +140,23 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
     println!("DOUDIAN_APP_KEY={}", gateway.app_key());
     println!("DOUDIAN_APP_SECRET={}", gateway.app_secret());
     println!("DOUDIAN_SHOP_ID={}", gateway.shop_id());
+    if args.shops > 1 {
+        let ids: Vec<String> = gateway.shop_ids().iter().map(i64::to_string).collect();
+        println!("DOUDIAN_SHOP_IDS={}", ids.join(","));
+    }
     println!(
-        "# control (loopback only): GET {0}/_mock/stats, POST {0}/_mock/clock, POST {0}/_mock/faults",
+        "# control (loopback only): GET {0}/_mock/stats, POST {0}/_mock/clock, POST {0}/_mock/faults, \
+         GET|POST {0}/_mock/churn, GET {0}/_mock/orders, POST {0}/_mock/webhook",
         gateway.base_url()
     );
     if args.orders > 0 {
         println!("# {} orders awaiting shipment (20 seeded + {})", 20 + args.orders, args.orders);
+    }
+    if args.churn > 0.0 {
+        println!("# churn: {} order changes a second", args.churn);
+    }
+    if args.search_cap != 50_000 {
+        println!("# order.searchList: one filter reaches {} orders", args.search_cap);
     }
     for (method, rate) in &args.qps {
         println!("# {method}: at most {rate} calls a second, then 60000 isv.traffic-limited");

@@ -265,7 +265,7 @@ impl Shop {
                 let a = &self.after_sales[id];
                 (a.order_id.clone(), a.status, a.kind)
             };
-            if let Some(order) = self.orders.get_mut(&order_id).map(super::Order::touch) {
+            if let Some(mut order) = self.orders.get_mut(&order_id) {
                 order.after_sale = Some((status, kind, refund_status(status)));
                 order.update_time = now;
             }

@@ -9,6 +9,8 @@
 
 mod after_sales;
 mod events;
+pub(crate) mod life_cycle;
+mod order_book;
 mod orders;
 mod products;
 pub(crate) mod reference;
@@ -17,8 +19,9 @@ mod seed;
 use std::collections::BTreeMap;
 
 pub(crate) use after_sales::{AfterSale, AS_AWAITING_RETURN, AS_SUCCEEDED};
-pub(crate) use orders::Order;
+pub(crate) use order_book::OrderBook;
 pub use orders::OrderStatus;
+pub(crate) use orders::{SearchRules, DEFAULT_SEARCH_CAP};
 pub(crate) use products::Product;
 pub use reference::LogisticsCompany;
 pub(crate) use seed::MAX_EXTRA_ORDERS;
@@ -29,7 +32,7 @@ pub(crate) struct Shop {
     pub(crate) shop_id: i64,
     pub(crate) shop_name: String,
     pub(crate) products: BTreeMap<i64, Product>,
-    pub(crate) orders: BTreeMap<String, Order>,
+    pub(crate) orders: OrderBook,
     pub(crate) after_sales: BTreeMap<i64, AfterSale>,
     next_id: i64,
 }
@@ -41,7 +44,7 @@ impl Shop {
             shop_id,
             shop_name,
             products: BTreeMap::new(),
-            orders: BTreeMap::new(),
+            orders: OrderBook::default(),
             after_sales: BTreeMap::new(),
             next_id: 1,
         }
@@ -54,10 +57,19 @@ impl Shop {
         shop
     }
 
-    /// Adds `n` orders awaiting shipment to a seeded shop (after the seed, which stays as
+    /// Adds orders awaiting shipment to a seeded shop (after the seed, which stays as
     /// it was), built from the products on sale; fails if the shop has none.
-    pub(crate) fn add_awaiting_orders(&mut self, n: usize, now: i64) -> Result<(), String> {
-        seed::add_awaiting_orders(self, n, now)
+    /// With several shops, of the `n` orders this shop takes those with k % `shops` ==
+    /// `slot` (ids stay unique across shops).
+    pub(crate) fn add_awaiting_orders(&mut self, n: usize, now: i64, slot: usize, shops: usize) -> Result<(), String> {
+        seed::add_awaiting_orders(self, n, now, slot, shops)
+    }
+
+    /// A further shop of a multi-shop gateway: the seeded products, no orders yet.
+    pub(crate) fn with_products(shop_id: i64, shop_name: String, now: i64) -> Self {
+        let mut shop = Self::empty(shop_id, shop_name);
+        seed::seed_products(&mut shop, now);
+        shop
     }
 
     /// A fresh 19-digit id with the given leading digits (ids stay unique across kinds).

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 
+use super::order_book::OrderMut;
 use super::reference::{find_company, LogisticsCompany};
 use super::Shop;
 use crate::envelope::ApiFailure;
@@ -368,6 +369,43 @@ fn mask_tel(tel: &str) -> String {
     }
 }
 
+/// How far back order.searchList may look: 90 days, as the platform documents ("only the
+/// last 90 days can be searched"; api-spec/overrides.json, `order.searchList`).
+pub(crate) const LOOK_BACK_SECS: i64 = 90 * 24 * 3600;
+/// How many orders one filter of order.searchList reaches: 50,000, as the platform
+/// documents ("one filter reaches at most 50,000 orders"; api-spec/overrides.json).
+pub(crate) const DEFAULT_SEARCH_CAP: usize = 50_000;
+
+/// The platform's limits on order.searchList.
+///
+/// Sources: the platform's documentation of order.searchList as recorded in this
+/// repository's spec (api-spec/overrides.json: "only the last 90 days can be searched and
+/// one filter reaches at most 50,000 orders"). How a reply past the cap looks is not
+/// documented in any source we found; the gateway models it as search engines with a
+/// result window do: `total` still counts every match (so a client sees that its window
+/// holds more than it can page through and splits it) and a page that starts at or past
+/// the cap is refused with `isv.parameter-invalid`; a page straddling it ends at it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SearchRules {
+    /// The gateway's now (Unix seconds).
+    pub(crate) now: i64,
+    /// Orders one filter can page through.
+    pub(crate) cap: usize,
+}
+
+impl SearchRules {
+    /// Refuses a start further back than 90 days before now, naming the field.
+    fn check_look_back(&self, field: &str, start: Option<i64>) -> Result<(), ApiFailure> {
+        match start {
+            Some(start) if start < self.now - LOOK_BACK_SECS => Err(ApiFailure::parameter_invalid(format!(
+                "{field} {start} is more than 90 days before now ({}): only the last 90 days can be searched",
+                self.now
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
 fn not_found(id: &str) -> ApiFailure {
     ApiFailure::parameter_invalid(format!("order {id} does not exist in this shop"))
 }
@@ -391,12 +429,13 @@ fn number_list(text: Option<String>, what: &str) -> Result<Vec<i64>, ApiFailure>
 
 impl Shop {
     /// The order to change (its cached rendering is dropped).
-    pub(crate) fn order_mut(&mut self, order_id: &str) -> Result<&mut Order, ApiFailure> {
-        self.orders.get_mut(order_id).map(Order::touch).ok_or_else(|| not_found(order_id))
+    pub(crate) fn order_mut(&mut self, order_id: &str) -> Result<OrderMut<'_>, ApiFailure> {
+        self.orders.get_mut(order_id).ok_or_else(|| not_found(order_id))
     }
 
-    /// order.searchList: pages start at 0, at most 100 per page, newest first by default.
-    pub(crate) fn order_search(&self, p: &Params<'_>) -> Result<String, ApiFailure> {
+    /// order.searchList: pages start at 0, at most 100 per page, newest first by default,
+    /// within the platform's [`SearchRules`].
+    pub(crate) fn order_search(&self, p: &Params<'_>, rules: &SearchRules) -> Result<String, ApiFailure> {
         let (page, size) = (p.i64_req("page")?, p.i64_req("size")?);
         if page < 0 {
             return Err(ApiFailure::parameter_invalid("page starts at 0"));
@@ -416,6 +455,8 @@ impl Shop {
             .collect::<Result<_, ApiFailure>>()?;
         let (cstart, cend) = (p.i64_opt("create_time_start")?, p.i64_opt("create_time_end")?);
         let (ustart, uend) = (p.i64_opt("update_time_start")?, p.i64_opt("update_time_end")?);
+        rules.check_look_back("create_time_start", cstart)?;
+        rules.check_look_back("update_time_start", ustart)?;
         let product = p.str_opt("product")?;
         let tracking_no = p.str_opt("tracking_no")?;
         let order_by = p.str_opt("order_by")?.unwrap_or_else(|| "create_time".to_owned());
@@ -423,43 +464,78 @@ impl Shop {
             return Err(ApiFailure::parameter_invalid("order_by must be create_time or update_time"));
         }
         let ascending = p.bool_opt("order_asc")?.unwrap_or(false);
-        let mut matching: Vec<&Order> = self
-            .orders
-            .values()
-            .filter(|o| {
-                combine.is_empty()
-                    || combine.iter().any(|c| {
-                        (c.order_status.is_empty() || c.order_status.contains(&o.status.code()))
-                            && (c.main_status.is_empty() || c.main_status.contains(&o.status.main_status().0))
-                    })
-            })
-            .filter(|o| cstart.is_none_or(|t| o.create_time >= t) && cend.is_none_or(|t| o.create_time <= t))
-            .filter(|o| ustart.is_none_or(|t| o.update_time >= t) && uend.is_none_or(|t| o.update_time <= t))
-            .filter(|o| {
-                product.as_deref().is_none_or(|want| {
+        let skip = page.saturating_mul(size);
+        if skip >= rules.cap as i64 {
+            return Err(ApiFailure::parameter_invalid(format!(
+                "page * size ({page} * {size}) reaches past the {} orders one filter can page through; \
+                 narrow the filter (a shorter time window)",
+                rules.cap
+            )));
+        }
+        let by_update = order_by == "update_time";
+        // The range of the sort key's own filter comes from the index; every other filter
+        // needs the order itself.
+        let (low, high) = if by_update { (ustart, uend) } else { (cstart, cend) };
+        let (other_low, other_high) = if by_update { (cstart, cend) } else { (ustart, uend) };
+        let needs_order = !combine.is_empty()
+            || other_low.is_some()
+            || other_high.is_some()
+            || product.is_some()
+            || tracking_no.is_some();
+        let matches = |id: &str| -> bool {
+            if !needs_order {
+                return true;
+            }
+            let Some(o) = self.orders.get(id) else { return false };
+            let other = if by_update { o.create_time } else { o.update_time };
+            (combine.is_empty()
+                || combine.iter().any(|c| {
+                    (c.order_status.is_empty() || c.order_status.contains(&o.status.code()))
+                        && (c.main_status.is_empty() || c.main_status.contains(&o.status.main_status().0))
+                }))
+                && other_low.is_none_or(|t| other >= t)
+                && other_high.is_none_or(|t| other <= t)
+                && product.as_deref().is_none_or(|want| {
                     o.lines.iter().any(|l| l.product_id.to_string() == want || l.product_name.contains(want))
                 })
-            })
-            .filter(|o| tracking_no.as_deref().is_none_or(|t| o.shipments.iter().any(|s| s.tracking_no == t)))
-            .collect();
-        // A total order: the time, then the order id (ids are unique and all 19 digits, so
-        // text order is numeric order). Every page of one listing therefore cuts the same
+                && tracking_no.as_deref().is_none_or(|t| o.shipments.iter().any(|s| s.tracking_no == t))
+        };
+        // The index orders by (time, order id): every page of one listing cuts the same
         // sequence, however many orders share a second — unless orders change in between
         // (shipping moves an order out of an `order_status` 2 filter, and every later one
         // a place forward: a client that ships while paging forward skips orders, as it
         // would on the platform).
-        let by_update = order_by == "update_time";
-        let key = |o: &Order| if by_update { o.update_time } else { o.create_time };
-        matching.sort_unstable_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.order_id.cmp(&b.order_id)));
-        if !ascending {
-            matching.reverse();
+        let index = self.orders.index(by_update);
+        let (low, high) = (low.unwrap_or(i64::MIN), high.unwrap_or(i64::MAX));
+        let range: Box<dyn Iterator<Item = &(i64, String)>> = if low > high {
+            Box::new(std::iter::empty())
+        } else {
+            let from = std::ops::Bound::Included((low, String::new()));
+            let to = std::ops::Bound::Excluded((high.saturating_add(1), String::new()));
+            let range = index.range((from, to));
+            if ascending {
+                Box::new(range)
+            } else {
+                Box::new(range.rev())
+            }
+        };
+        let (skip, size) = (skip as usize, size as usize);
+        // Past the cap nothing is served (a page straddling it stops there).
+        let take = size.min(rules.cap - skip);
+        let mut total = 0usize;
+        let mut page_ids: Vec<&str> = Vec::with_capacity(take);
+        for (_, id) in range {
+            if matches(id) {
+                if total >= skip && page_ids.len() < take {
+                    page_ids.push(id);
+                }
+                total += 1;
+            }
         }
-        let total = matching.len();
-        let skip = usize::try_from(page.saturating_mul(size)).unwrap_or(usize::MAX);
-        let mut out = String::with_capacity(64 + size as usize * 8192);
+        let mut out = String::with_capacity(64 + page_ids.len() * 8192);
         // Writing into a String cannot fail.
         let _ = write!(out, r#"{{"page":{page},"size":{size},"total":{total},"shop_order_list":["#);
-        for (i, order) in matching.into_iter().skip(skip).take(size as usize).enumerate() {
+        for (i, order) in page_ids.into_iter().filter_map(|id| self.orders.get(id)).enumerate() {
             if i > 0 {
                 out.push(',');
             }
@@ -486,7 +562,7 @@ impl Shop {
             Some(s) => return Err(ApiFailure::parameter_invalid(format!("star must be 0..=5, got {s}"))),
             None => None,
         };
-        let order = self.order_mut(&id)?;
+        let mut order = self.order_mut(&id)?;
         order.seller_words = remark;
         if add_star {
             order.seller_remark_stars = star.unwrap_or(0);
@@ -501,7 +577,7 @@ impl Shop {
         let company = find_company(p)?;
         let tracking_no = p.str_req("logistics_code")?;
         let delivery_id = self.new_id(7_100).to_string();
-        let order = self.order_mut(&id)?;
+        let mut order = self.order_mut(&id)?;
         match order.status {
             OrderStatus::AwaitingShipment => {}
             OrderStatus::Shipped | OrderStatus::Completed => {
@@ -528,7 +604,7 @@ impl Shop {
         let id = p.str_req("order_id")?;
         let company = find_company(p)?;
         let tracking_no = p.str_req("logistics_code")?;
-        let order = self.order_mut(&id)?;
+        let mut order = self.order_mut(&id)?;
         if order.status != OrderStatus::Shipped {
             return Err(ApiFailure::business(
                 "order-not-shipped",

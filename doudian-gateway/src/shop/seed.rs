@@ -114,7 +114,7 @@ pub(crate) fn seed(shop: &mut Shop, now: i64) {
     seed_after_sales(shop, now);
 }
 
-fn seed_products(shop: &mut Shop, now: i64) {
+pub(crate) fn seed_products(shop: &mut Shop, now: i64) {
     for (i, seed) in PRODUCTS.iter().enumerate() {
         // parse_specs only fails on malformed text; the seed texts are fixed and tested.
         let groups = parse_specs(shop, seed.specs).unwrap_or_default();
@@ -194,7 +194,7 @@ fn seed_orders(shop: &mut Shop, now: i64) {
         let base: i64 = SEED_ORDER_BASE + i as i64 * 7919;
         let create_time = now - 2 * HOUR - i as i64 * 15 * HOUR - (i as i64 * 37) % HOUR;
         let order = build_order(&products, i, base, seeded_status(i), create_time, now);
-        shop.orders.insert(order.order_id.clone(), order);
+        shop.orders.insert(order);
     }
 }
 
@@ -229,7 +229,14 @@ fn order_lines(products: &[Product], i: usize, base: i64) -> Vec<OrderLine> {
 
 /// The i-th order (`i` varies products, receiver, postage and buyer words), with id
 /// `base`, in `status`, created at `create_time`; paid two minutes later unless unpaid.
-fn build_order(products: &[Product], i: usize, base: i64, status: OrderStatus, create_time: i64, now: i64) -> Order {
+pub(crate) fn build_order(
+    products: &[Product],
+    i: usize,
+    base: i64,
+    status: OrderStatus,
+    create_time: i64,
+    now: i64,
+) -> Order {
     let lines = order_lines(products, i, base);
     let paid = !matches!(status, OrderStatus::AwaitingPayment | OrderStatus::Canceled);
     let pay_time = if paid { create_time + 120 } else { 0 };
@@ -271,27 +278,38 @@ fn build_order(products: &[Product], i: usize, base: i64, status: OrderStatus, c
     }
 }
 
-/// Adds `n` orders awaiting shipment (`GatewayBuilder::awaiting_orders`), built like the
-/// seeded ones from the shop's products on sale: the k-th has id
-/// [`EXTRA_ORDER_BASE`] + 10·k (SKU order ids + 1, + 2) and was created
-/// 5 min + 13 s·k before `now`, paid two minutes later. Deterministic for a given `now`.
-/// Fails when the shop has no product on sale to order.
-pub(crate) fn add_awaiting_orders(shop: &mut Shop, n: usize, now: i64) -> Result<(), String> {
-    if n == 0 {
+/// Adds orders awaiting shipment (`GatewayBuilder::awaiting_orders`), built like the
+/// seeded ones from the shop's products on sale: of the `n` orders spread over `shops`
+/// shops, this shop takes every k-th with k % `shops` == `slot`. The k-th has id
+/// [`EXTRA_ORDER_BASE`] + 10·k (SKU order ids + 1, + 2) and was created 5 min + 13 s·k
+/// before `now`, paid two minutes later. Deterministic for a given `now`. Fails when the
+/// shop has no product on sale to order.
+pub(crate) fn add_awaiting_orders(
+    shop: &mut Shop,
+    n: usize,
+    now: i64,
+    slot: usize,
+    shops: usize,
+) -> Result<(), String> {
+    if n == 0 || slot >= n {
         return Ok(());
     }
-    let products: Vec<Product> =
-        shop.products.values().filter(|p| p.status == STATUS_ONLINE && !p.skus.is_empty()).cloned().collect();
+    let products = products_on_sale(shop);
     if products.is_empty() {
         return Err("orders awaiting shipment need products on sale; the shop has none".to_owned());
     }
-    for k in 0..n {
+    for k in (slot..n).step_by(shops.max(1)) {
         let base = EXTRA_ORDER_BASE + k as i64 * EXTRA_ORDER_STEP;
         let create_time = now - 5 * 60 - k as i64 * EXTRA_ORDER_SPACING_SECS;
         let order = build_order(&products, k, base, OrderStatus::AwaitingShipment, create_time, now);
-        shop.orders.insert(order.order_id.clone(), order);
+        shop.orders.insert(order);
     }
     Ok(())
+}
+
+/// The products an order can be built from (on sale, with SKUs).
+pub(crate) fn products_on_sale(shop: &Shop) -> Vec<Product> {
+    shop.products.values().filter(|p| p.status == STATUS_ONLINE && !p.skus.is_empty()).cloned().collect()
 }
 
 fn seed_after_sales(shop: &mut Shop, now: i64) {
@@ -328,7 +346,7 @@ fn seed_after_sales(shop: &mut Shop, now: i64) {
         let order_id = order.order_id.clone();
         let summary = (as_status, kind, after_sale.refund_status());
         shop.after_sales.insert(after_sale.aftersale_id, after_sale);
-        if let Some(order) = shop.orders.get_mut(&order_id).map(Order::touch) {
+        if let Some(mut order) = shop.orders.get_mut(&order_id) {
             order.after_sale = Some(summary);
         }
     }
@@ -357,11 +375,11 @@ mod tests {
         let now = 1_700_000_000;
         let seeded = Shop::seeded(1, "s".into(), now);
         let mut shop = Shop::seeded(1, "s".into(), now);
-        shop.add_awaiting_orders(20_000, now).unwrap();
+        shop.add_awaiting_orders(20_000, now, 0, 1).unwrap();
         assert_eq!(shop.orders.len(), SEED_ORDERS + 20_000);
         // Every seeded order is still there, unchanged (after-sale marks included).
-        for (id, order) in &seeded.orders {
-            let kept = &shop.orders[id];
+        for (id, order) in seeded.orders.iter() {
+            let kept = shop.orders.get(id).unwrap();
             assert_eq!(
                 (kept.status, kept.create_time, kept.after_sale),
                 (order.status, order.create_time, order.after_sale)
@@ -390,10 +408,14 @@ mod tests {
         assert!(extra.iter().flat_map(|o| &o.lines).all(|l| shop.products[&l.product_id].status == STATUS_ONLINE));
         // Deterministic for the same start-up time.
         let mut again = Shop::seeded(1, "s".into(), now);
-        again.add_awaiting_orders(20_000, now).unwrap();
-        assert!(shop.orders.iter().zip(&again.orders).all(|((a, x), (b, y))| a == b && x.create_time == y.create_time));
+        again.add_awaiting_orders(20_000, now, 0, 1).unwrap();
+        assert!(shop
+            .orders
+            .iter()
+            .zip(again.orders.iter())
+            .all(|((a, x), (b, y))| a == b && x.create_time == y.create_time));
         // An empty shop has nothing to order.
-        assert!(Shop::empty(1, "s".into()).add_awaiting_orders(1, now).is_err());
-        assert!(Shop::empty(1, "s".into()).add_awaiting_orders(0, now).is_ok());
+        assert!(Shop::empty(1, "s".into()).add_awaiting_orders(1, now, 0, 1).is_err());
+        assert!(Shop::empty(1, "s".into()).add_awaiting_orders(0, now, 0, 1).is_ok());
     }
 }
