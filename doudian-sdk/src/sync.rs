@@ -27,6 +27,11 @@
 //!   ([`OrderSyncBuilder::search_cap`]): a window whose `total` reaches the cap is cut in
 //!   halves until it fits; the width that fitted is where the next window starts, doubled
 //!   while windows come back well under the cap.
+//! * **Latency.** Each call waits for the one before (its window starts where that page
+//!   ended), so a long range is cut into time slices read concurrently
+//!   ([`OrderSyncBuilder::concurrency`], default 4); the checkpoint follows the slices
+//!   completed in order, so a crash re-reads at most the slices after the first unfinished
+//!   one.
 //! * **Pages shift under a moving shop.** Paging a fixed filter by offset skips an order
 //!   whenever an earlier one changes (it leaves the window, and the rest move up a place).
 //!   So the reader never pages a window by offset: after each full page it asks again for
@@ -93,6 +98,8 @@ pub const DEFAULT_SEARCH_CAP: i64 = 50_000;
 pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(120);
 /// The default (and largest) page size of `order.searchList`.
 pub const DEFAULT_PAGE_SIZE: i64 = 100;
+/// The default number of windows of one shop read at once.
+pub const DEFAULT_CONCURRENCY: usize = 4;
 /// The default pause between passes of [`OrderSync::follow`].
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15);
 
@@ -245,6 +252,8 @@ pub struct PassReport {
     pub calls: u64,
     /// Windows cut in half because their `total` reached the per-filter cap.
     pub splits: u64,
+    /// Time slices the range was cut into to be read concurrently (1: read as one).
+    pub slices: u64,
     /// Seconds that held more orders than a page and were read by offset.
     pub crowded_seconds: u64,
     /// The checkpoint reached.
@@ -306,6 +315,7 @@ struct Settings {
     poll_interval: Duration,
     since: Option<i64>,
     search_cap: i64,
+    concurrency: usize,
     clock: Clock,
     progress: Option<ProgressHook>,
 }
@@ -403,6 +413,15 @@ impl<S: SyncSink> OrderSyncBuilder<S> {
         self
     }
 
+    /// How many windows of one shop are read at once (default 4). A pass over a long range
+    /// (an initial sync, a resume after a long stop) is cut into time slices read
+    /// concurrently, so that one shop reaches the quota despite each call's latency; the
+    /// checkpoint follows the slices completed in order. 1 reads one window at a time.
+    pub fn concurrency(mut self, readers: usize) -> Self {
+        self.settings.concurrency = readers;
+        self
+    }
+
     /// The clock, Unix seconds (default the system clock): for a gateway whose clock was
     /// moved.
     pub fn clock(mut self, clock: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
@@ -430,6 +449,9 @@ impl<S: SyncSink> OrderSyncBuilder<S> {
                 "search cap {} is below the page size {}",
                 s.search_cap, s.page_size
             )));
+        }
+        if s.concurrency == 0 {
+            return Err(SyncError::Config("the concurrency is zero".to_owned()));
         }
         if s.poll_interval.is_zero() {
             return Err(SyncError::Config("the poll interval is zero".to_owned()));
@@ -504,6 +526,7 @@ impl<S: SyncSink> OrderSync<S> {
                 poll_interval: DEFAULT_POLL_INTERVAL,
                 since: None,
                 search_cap: DEFAULT_SEARCH_CAP,
+                concurrency: DEFAULT_CONCURRENCY,
                 clock: Arc::new(system_clock),
                 progress: None,
             },

@@ -139,6 +139,7 @@ async fn initial_sync(kind: Kind) {
     let report = sync.sync_shop(&shop).await.expect("the pass");
     assert_eq!(report.stored as usize, all_order_ids(&gw).len(), "{report:?}");
     assert_eq!(report.malformed, 0);
+    assert_eq!(report.slices, 1, "445 orders are read as one range: {report:?}");
     assert!(report.checkpoint.is_some_and(|c| c.complete), "{report:?}");
     assert_equal(&db.sink, &gw, &client).await;
     // Encrypted receiver fields are stored as the platform sent them.
@@ -154,8 +155,8 @@ async fn initial_sync(kind: Kind) {
 
 on_both!(crash_and_resume: a_crash_mid_run_loses_nothing_sqlite, a_crash_mid_run_loses_nothing_postgres);
 
-/// A sink that stores `stores_before_stall` batches, then never finishes the next one
-/// (the process is killed there).
+/// A sink that, once `stores_before_stall` batches of orders are stored, never finishes another
+/// (the process is killed there; stores in flight at that moment are cut off too).
 struct Stalling {
     inner: SqlSink,
     stores_before_stall: usize,
@@ -171,11 +172,15 @@ impl SyncSink for Stalling {
         checkpoint: Option<Checkpoint>,
     ) -> BoxFuture<'a, Result<(), SinkError>> {
         Box::pin(async move {
-            if self.stores.fetch_add(1, Ordering::SeqCst) >= self.stores_before_stall {
+            if self.stores.load(Ordering::SeqCst) >= self.stores_before_stall {
                 self.stalled.notify_one();
                 std::future::pending::<()>().await;
             }
-            self.inner.store(shop, orders, checkpoint).await
+            self.inner.store(shop, orders, checkpoint).await?;
+            if !orders.is_empty() {
+                self.stores.fetch_add(1, Ordering::SeqCst);
+            }
+            Ok(())
         })
     }
 
@@ -269,10 +274,24 @@ async fn cap_split(kind: Kind) {
     let sync = OrderSync::builder(db.sink.clone()).shop(client.clone()).search_cap(150).build().expect("sync");
     let report = sync.sync_shop(&shop).await.expect("the pass");
     assert!(report.splits > 0, "windows over 150 orders were split: {report:?}");
+    assert_eq!(report.slices, 16, "1045 orders are read as 4 readers x 4 slices: {report:?}");
     assert_eq!(report.stored as usize, all_order_ids(&gw).len(), "{report:?}");
     // 1045 orders take at least 11 pages; the splits cost a few calls per window, not a
     // call per order.
     assert!(report.calls < 200, "{report:?}");
+    assert_equal(&db.sink, &gw, &client).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_reader_reads_the_range_as_one_slice() {
+    let db = database(Kind::Sqlite).await;
+    let gw = gateway_with(1000).await;
+    let client = client(&gw);
+    let shop = gw.shop_id().to_string();
+    let sync = OrderSync::builder(db.sink.clone()).shop(client.clone()).concurrency(1).build().expect("sync");
+    let report = sync.sync_shop(&shop).await.expect("the pass");
+    assert_eq!(report.slices, 1, "{report:?}");
+    assert_eq!(report.stored as usize, all_order_ids(&gw).len(), "{report:?}");
     assert_equal(&db.sink, &gw, &client).await;
 }
 

@@ -65,6 +65,9 @@ pub struct SyncArgs {
     /// How many orders one order.searchList filter reaches (the platform's 50000).
     #[arg(long, value_name = "N", default_value_t = doudian_sdk::sync::DEFAULT_SEARCH_CAP)]
     search_cap: i64,
+    /// Windows of one shop read at once (a long range is cut into time slices).
+    #[arg(long, value_name = "N", default_value_t = doudian_sdk::sync::DEFAULT_CONCURRENCY)]
+    concurrency: usize,
     /// order.searchList calls a second, the app's quota (among all shops of this process).
     /// Without it the rate is learnt from the platform's 60000 answers.
     #[arg(long, value_name = "N")]
