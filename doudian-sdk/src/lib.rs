@@ -3,7 +3,7 @@
 //! ## The crate's parts
 //!
 //! A small hand-written core — [`client`], [`sign`], [`token`], [`retry`], [`page`],
-//! [`observe`], [`push`], `spi` and `upload` (features), [`error`], [`codes`], [`ids`] — and the generated
+//! [`observe`], [`push`], `spi`, `upload` and `sync` (features), [`error`], [`codes`], [`ids`] — and the generated
 //! API under [`api`], one module and one cargo feature per API group (`full` turns them all
 //! on), and the typed push messages (feature `messages`). [`catalog`] lists every method
 //! with its Rust types and feature.

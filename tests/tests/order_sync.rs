@@ -408,6 +408,25 @@ async fn guards(kind: Kind) {
     assert_eq!(sink.load_checkpoint("s").await.expect("read"), Some(Checkpoint::before(101)));
     assert_eq!(sink.checkpoints().await.expect("read"), vec![("s".to_owned(), Checkpoint::before(101))]);
 
+    // Two versions of one order in one batch: the newest is kept; an older one later is refused.
+    let version = |update_time: i64, words: &str| {
+        let mut order = Order::default();
+        order.order_id = Some("6900000000000000001".into());
+        order.update_time = Some(update_time);
+        order.seller_words = Some(words.to_owned());
+        order
+    };
+    sink.store_orders("s", &[version(20, "newer"), version(10, "older")], None).await.expect("store");
+    sink.store_orders("s", &[version(15, "late")], None).await.expect("store");
+    let stored = sink.stored_orders(Some("s")).await.expect("read");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].update_time, 20);
+    let body = sink.order_body("s", "6900000000000000001").await.expect("read").expect("stored");
+    assert!(body.contains("newer"), "{body}");
+    sink.store_orders("s", &[version(20, "same second, read again")], None).await.expect("store");
+    let body = sink.order_body("s", "6900000000000000001").await.expect("read").expect("stored");
+    assert!(body.contains("read again"), "a version as new replaces it: {body}");
+
     // Leases: one holder at a time; the holder renews; an expired lease moves.
     let ttl = Duration::from_secs(1);
     assert!(sink.try_lease("s", "a", ttl).await.expect("lease"));

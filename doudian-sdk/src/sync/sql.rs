@@ -163,7 +163,6 @@ pub struct Lease {
 pub struct SqlSink {
     pool: AnyPool,
     backend: Backend,
-    upsert_order: String,
 }
 
 impl fmt::Debug for SqlSink {
@@ -201,20 +200,7 @@ impl SqlSink {
     /// The sink on an open pool of `backend`; creates or updates the tables.
     pub async fn from_pool(pool: AnyPool, backend: Backend) -> Result<SqlSink, SqlError> {
         Migrator::new(Embedded(backend)).await?.run(&pool).await?;
-        let upsert_order = format!(
-            "INSERT INTO orders (shop_id, order_id, order_status, main_status, create_time, update_time, pay_time, \
-             order_amount, pay_amount, body, stored_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, {body}, {now}) \
-             ON CONFLICT (shop_id, order_id) DO UPDATE SET order_status = excluded.order_status, \
-             main_status = excluded.main_status, create_time = excluded.create_time, \
-             update_time = excluded.update_time, pay_time = excluded.pay_time, \
-             order_amount = excluded.order_amount, pay_amount = excluded.pay_amount, body = excluded.body, \
-             stored_at = excluded.stored_at \
-             WHERE excluded.update_time >= orders.update_time",
-            body = backend.json("$10"),
-            now = backend.now(),
-        );
-        Ok(SqlSink { pool, backend, upsert_order })
+        Ok(SqlSink { pool, backend })
     }
 
     /// The database.
@@ -234,23 +220,37 @@ impl SqlSink {
         orders: &[Order],
         checkpoint: Option<Checkpoint>,
     ) -> Result<(), SqlError> {
-        let rows = orders.iter().map(row_of).collect::<Result<Vec<_>, _>>()?;
+        // One version per order (the newest; PostgreSQL refuses to upsert a row twice in
+        // one statement), then one multi-row statement per 100 orders.
+        let mut newest: std::collections::HashMap<String, OrderRow> = std::collections::HashMap::new();
+        for row in orders.iter().map(row_of) {
+            let row = row?;
+            match newest.get(&row.order_id) {
+                Some(kept) if kept.update_time > row.update_time => {}
+                _ => {
+                    newest.insert(row.order_id.clone(), row);
+                }
+            }
+        }
+        let rows: Vec<OrderRow> = newest.into_values().collect();
         let mut tx = self.pool.begin().await.map_err(db("starting a transaction"))?;
-        for row in rows {
-            sqlx::query(&self.upsert_order)
-                .bind(shop)
-                .bind(row.order_id)
-                .bind(row.order_status)
-                .bind(row.main_status)
-                .bind(row.create_time)
-                .bind(row.update_time)
-                .bind(row.pay_time)
-                .bind(row.order_amount)
-                .bind(row.pay_amount)
-                .bind(row.body)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("storing an order"))?;
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let statement = upsert_orders(self.backend, chunk.len());
+            let mut query = sqlx::query(&statement);
+            for row in chunk {
+                query = query
+                    .bind(shop)
+                    .bind(row.order_id.as_str())
+                    .bind(row.order_status)
+                    .bind(row.main_status)
+                    .bind(row.create_time)
+                    .bind(row.update_time)
+                    .bind(row.pay_time)
+                    .bind(row.order_amount)
+                    .bind(row.pay_amount)
+                    .bind(row.body.as_str());
+            }
+            query.execute(&mut *tx).await.map_err(db("storing orders"))?;
         }
         if let Some(checkpoint) = checkpoint {
             let statement = format!(
@@ -395,6 +395,45 @@ impl SqlSink {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Orders per upsert statement: 1,000 parameters, within SQLite's and PostgreSQL's limits.
+const ROWS_PER_STATEMENT: usize = 100;
+
+/// The upsert of `rows` orders (10 parameters each): a row is replaced only by a version
+/// at least as new.
+fn upsert_orders(backend: Backend, rows: usize) -> String {
+    let mut values = String::with_capacity(rows * 80);
+    for row in 0..rows {
+        let p = row * 10;
+        if row > 0 {
+            values.push_str(", ");
+        }
+        values.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, {}, {})",
+            p + 1,
+            p + 2,
+            p + 3,
+            p + 4,
+            p + 5,
+            p + 6,
+            p + 7,
+            p + 8,
+            p + 9,
+            backend.json(&format!("${}", p + 10)),
+            backend.now()
+        ));
+    }
+    format!(
+        "INSERT INTO orders (shop_id, order_id, order_status, main_status, create_time, update_time, pay_time, \
+         order_amount, pay_amount, body, stored_at) VALUES {values} \
+         ON CONFLICT (shop_id, order_id) DO UPDATE SET order_status = excluded.order_status, \
+         main_status = excluded.main_status, create_time = excluded.create_time, \
+         update_time = excluded.update_time, pay_time = excluded.pay_time, \
+         order_amount = excluded.order_amount, pay_amount = excluded.pay_amount, body = excluded.body, \
+         stored_at = excluded.stored_at \
+         WHERE excluded.update_time >= orders.update_time"
+    )
 }
 
 fn sqlite_pragmas(
