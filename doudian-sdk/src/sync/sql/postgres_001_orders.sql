@@ -10,7 +10,7 @@ CREATE TABLE orders (
     order_amount BIGINT,
     pay_amount BIGINT,
     -- The order as the SDK decoded it, as JSON (encrypted receiver fields as sent).
-    body JSONB NOT NULL,
+    body JSON NOT NULL,
     stored_at BIGINT NOT NULL,
     PRIMARY KEY (shop_id, order_id)
 );
