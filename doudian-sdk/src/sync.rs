@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "sql")]
-//! # async fn run(client: doudian_sdk::Client) -> Result<(), doudian_sdk::sync::SyncError> {
+//! # async fn run(client: doudian_sdk::Client) -> Result<(), Box<dyn std::error::Error>> {
 //! use doudian_sdk::sync::{sql::SqlSink, OrderSync};
 //!
 //! let sink = SqlSink::connect("sqlite:orders.db").await?;
