@@ -30,6 +30,9 @@ enum Command {
     /// Ship the orders of a CSV file (order_id,company_code,tracking_no), each exactly once,
     /// at the app's quota.
     Ship(commands::ship::ShipArgs),
+    /// Orders: keep every order of the shops in a database (`orders sync`).
+    #[command(subcommand)]
+    Orders(commands::orders::OrdersCommand),
     /// Print the canonical param_json, the masked string to sign and the sign.
     Sign(commands::sign::SignArgs),
     /// Push messages (webhooks).
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
             Command::Call(args) => commands::call::run(args).await,
             Command::Upload(args) => commands::upload::run(args).await,
             Command::Ship(args) => commands::ship::run(args).await,
+            Command::Orders(command) => commands::orders::run(command).await,
             Command::Sign(args) => commands::sign::run(args),
             Command::Push(command) => commands::push::run(command).await,
             Command::Methods(args) => commands::methods::run(args),

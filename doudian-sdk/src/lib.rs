@@ -3,7 +3,7 @@
 //! ## The crate's parts
 //!
 //! A small hand-written core — [`client`], [`sign`], [`token`], [`retry`], [`page`],
-//! [`observe`], [`push`], `spi` and `upload` (features), [`error`], [`codes`], [`ids`] — and the generated
+//! [`observe`], [`push`], `spi`, `upload` and `sync` (features), [`error`], [`codes`], [`ids`] — and the generated
 //! API under [`api`], one module and one cargo feature per API group (`full` turns them all
 //! on), and the typed push messages (feature `messages`). [`catalog`] lists every method
 //! with its Rust types and feature.
@@ -37,6 +37,9 @@ pub mod sign;
 #[cfg(feature = "spi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "spi")))]
 pub mod spi;
+#[cfg(feature = "sync")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
+pub mod sync;
 pub mod token;
 #[cfg(feature = "upload")]
 #[cfg_attr(docsrs, doc(cfg(feature = "upload")))]

@@ -2,6 +2,7 @@
 //! bundled gateway on loopback, a webhook receiver that verifies pushes the way an app
 //! must, and a scripted HTTP server for replies the gateway cannot produce.
 
+pub mod postgres_server;
 pub mod redis_server;
 
 use std::collections::BTreeSet;

@@ -26,7 +26,7 @@ pub struct CallArgs {
 
 /// Where to call and as whom: flags or `DOUDIAN_*` variables. With no app key and secret,
 /// the bundled gateway is started in-process.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ConnectionArgs {
     /// The gateway base URL.
     #[arg(long, env = "DOUDIAN_BASE_URL")]
@@ -60,6 +60,19 @@ impl ConnectionArgs {
     /// The app key, when one is set.
     pub fn app_key(&self) -> Option<&str> {
         self.app_key.as_deref()
+    }
+
+    /// The same settings for another shop of a self-use app (a client per shop, each
+    /// with its own token); `None` for the bundled gateway and for tool apps, whose
+    /// client reaches its shops with `Client::for_shop`.
+    pub fn for_shop(&self, shop: &str) -> Option<ConnectionArgs> {
+        (self.app_key.is_some() && self.shop_id.is_some())
+            .then(|| ConnectionArgs { shop_id: Some(shop.to_owned()), ..self.clone() })
+    }
+
+    /// The app secret, when one is set.
+    pub fn app_secret(&self) -> Option<&str> {
+        self.app_secret.as_deref()
     }
 }
 

@@ -203,6 +203,10 @@ impl Bundled {
         self.gateway.app_key()
     }
 
+    pub fn app_secret(&self) -> &str {
+        self.gateway.app_secret()
+    }
+
     /// A self-use client for the gateway's shop, to be built.
     pub fn builder(&self, sign_method: SignMethod) -> ClientBuilder {
         Client::builder(self.gateway.app_key(), self.gateway.app_secret())

@@ -3,6 +3,7 @@
 pub mod call;
 pub mod methods;
 pub mod mock;
+pub mod orders;
 pub mod push;
 pub mod ship;
 pub mod sign;
