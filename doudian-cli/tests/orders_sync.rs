@@ -52,9 +52,10 @@ fn compare(db: &Rows, gateway: &Rows) -> (usize, usize, usize) {
 async fn converge(sink: &SqlSink, gw: &RunningGateway) {
     let gateway = dump(gw);
     let mut last = (0, 0, 0);
-    for _ in 0..180 {
+    for check in 0..180 {
         last = compare(&stored(sink).await, &gateway);
         if last == (0, 0, 0) {
+            eprintln!("{} orders equal after {check} checks 0.5 s apart", gateway.len());
             return;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -91,12 +92,21 @@ impl Moments {
     }
 }
 
+/// A soak setting from the environment, or its default (CI's size). The size:
+/// `DOUDIAN_SOAK_ORDERS=20000 DOUDIAN_SOAK_CHURN=50`.
+fn soak_setting(name: &str, default: f64) -> f64 {
+    match std::env::var(name) {
+        Ok(text) => text.trim().parse().unwrap_or_else(|_| panic!("{name} must be a number, not `{text}`")),
+        Err(_) => default,
+    }
+}
+
 async fn soak(into: &str, dir: &TempDir) {
     let push_port = free_port();
     let gw = Gateway::builder()
         .shops(2)
-        .awaiting_orders(2000)
-        .churn(30.0)
+        .awaiting_orders(soak_setting("DOUDIAN_SOAK_ORDERS", 2000.0) as usize)
+        .churn(soak_setting("DOUDIAN_SOAK_CHURN", 30.0))
         .churn_seed(7)
         .push_drop(0.1)
         .webhook(format!("http://127.0.0.1:{push_port}/push"))

@@ -492,3 +492,49 @@ async fn settings_out_of_range_are_refused() {
     let err = SqlSink::connect("mysql://x").await.expect_err("not a URL it takes");
     assert!(err.to_string().contains("sqlite:PATH"), "{err}");
 }
+
+/// The case: a per-filter cap of 1,000 and 20,000 order changes within one hour of
+/// the gateway's clock. Every order changed in that hour is stored as the gateway holds it,
+/// and no stored order is stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_thousand_changes_in_an_hour_under_a_cap_of_a_thousand() {
+    let db = database(Kind::Sqlite).await;
+    let gw = Gateway::builder().awaiting_orders(2_000).search_cap(1_000).start().await.expect("the gateway starts");
+    let client = client(&gw);
+    let shop = gw.shop_id();
+    let start = (gw.now_ms() / 1000) as i64;
+    let changes = gw.churn_steps_over(20_000, Duration::from_secs(3600));
+    assert_eq!(changes.len(), 20_000);
+    // The last changes are in the gateway's current second, which a pass reads once over.
+    let_the_second_end().await;
+    // The gateway's clock moved an hour on; the synchroniser reads by it.
+    let offset = (gw.now_ms() / 1000) as i64 - e2e_tests::now_secs() as i64;
+    let sync = OrderSync::builder(db.sink.clone())
+        .shop(client.clone())
+        .search_cap(1_000)
+        // One reader: the hour is one window to split (four readers cut it into slices
+        // that each hold fewer than 1,000).
+        .concurrency(1)
+        .since(start)
+        .clock(move || e2e_tests::now_secs() as i64 + offset)
+        .build()
+        .expect("sync");
+    let report = sync.sync_shop(&shop.to_string()).await.expect("the pass");
+    assert!(report.splits > 0, "windows over 1,000 orders were split: {report:?}");
+    let held: BTreeMap<String, (i64, i64)> = gw
+        .orders_dump()
+        .into_iter()
+        .filter(|row| row.shop_id == shop)
+        .map(|row| (row.order_id, (row.order_status, row.update_time)))
+        .collect();
+    let changed: BTreeMap<String, (i64, i64)> =
+        held.iter().filter(|(_, (_, updated))| *updated >= start).map(|(id, v)| (id.clone(), *v)).collect();
+    assert!(changed.len() > 5_000, "the hour changed {} orders", changed.len());
+    let stored = stored_orders(&db.sink, &shop.to_string()).await;
+    let stored_changed: BTreeMap<String, (i64, i64)> =
+        stored.iter().filter(|(_, (_, updated))| *updated >= start).map(|(id, v)| (id.clone(), *v)).collect();
+    let diff = differences(&stored_changed, &changed);
+    assert!(diff.is_empty(), "{} of {} orders differ: {:?}", diff.len(), changed.len(), &diff[..diff.len().min(10)]);
+    let stale: Vec<_> = stored.iter().filter(|(id, v)| held.get(*id) != Some(v)).take(10).collect();
+    assert!(stale.is_empty(), "stale rows: {stale:?}");
+}
