@@ -77,17 +77,39 @@ pub fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs()
 }
 
+/// Checks `ready` up to `checks` times, `pause` apart, until it holds; whether it did. A
+/// wait bounded by a count of checks, not by elapsed time: a busy machine makes each check
+/// slower, never the count smaller.
+pub fn poll_until(checks: u32, pause: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    for check in 0..checks {
+        if ready() {
+            return true;
+        }
+        if check + 1 < checks {
+            std::thread::sleep(pause);
+        }
+    }
+    false
+}
+
 /// A fresh directory under the system temp dir, removed when dropped.
 #[derive(Debug)]
 pub struct TempDir(PathBuf);
 
 impl TempDir {
-    /// Creates `$TMPDIR/doudian-e2e-<label>-<pid>-<nanos>`.
+    /// Creates `$TMPDIR/doudian-e2e-<label>-<pid>-<n>`, the first `n` not taken (a
+    /// directory left by an earlier process with the same id is skipped, never reused).
     pub fn new(label: &str) -> Self {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let path = std::env::temp_dir().join(format!("doudian-e2e-{label}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&path).expect("temp dir");
-        TempDir(path)
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        loop {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let path = std::env::temp_dir().join(format!("doudian-e2e-{label}-{}-{n}", std::process::id()));
+            match std::fs::create_dir(&path) {
+                Ok(()) => return TempDir(path),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => panic!("cannot create {}: {e}", path.display()),
+            }
+        }
     }
 
     /// The directory.

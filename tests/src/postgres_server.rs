@@ -10,14 +10,16 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use crate::{poll_until, TempDir};
 
 /// A running `postgres` with `fsync` off (test data only), trust authentication on
 /// loopback, user `postgres`.
 pub struct PostgresServer {
     child: Child,
     port: u16,
-    dir: PathBuf,
+    dir: TempDir,
 }
 
 /// The newest `/usr/lib/postgresql/<version>/bin` holding `initdb` and `postgres`.
@@ -75,17 +77,15 @@ impl PostgresServer {
     ///
     /// # Panics
     /// When the binaries are missing, `initdb` fails, or the server does not accept
-    /// connections within 60 s (a busy machine).
+    /// connections after 1,200 checks 50 ms apart (a minute or more on a busy machine).
     pub fn start() -> PostgresServer {
         let bin = server_bin_dir();
         let user = run_as();
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!("doudian-pg-{}-{nanos}", std::process::id()));
-        let data = dir.join("data");
-        std::fs::create_dir_all(&dir).expect("a directory for the cluster");
+        let dir = TempDir::new("postgres");
+        let data = dir.path().join("data");
         if let Some(user) = &user {
-            let status = Command::new("chown").arg(user).arg(&dir).status().expect("chown runs");
-            assert!(status.success(), "chown {user} {} failed", dir.display());
+            let status = Command::new("chown").arg(user).arg(dir.path()).status().expect("chown runs");
+            assert!(status.success(), "chown {user} {} failed", dir.path().display());
         }
         let initdb = command(user.as_deref(), &bin.join("initdb"))
             .arg("-D")
@@ -101,15 +101,15 @@ impl PostgresServer {
             String::from_utf8_lossy(&initdb.stderr)
         );
         let port = free_port();
-        let log = std::fs::File::create(dir.join("postgres.log")).expect("the server log");
+        let log = std::fs::File::create(dir.path().join("postgres.log")).expect("the server log");
         if let Some(user) = &user {
-            let _ = Command::new("chown").arg(user).arg(dir.join("postgres.log")).status();
+            let _ = Command::new("chown").arg(user).arg(dir.path().join("postgres.log")).status();
         }
         let child = command(user.as_deref(), &bin.join("postgres"))
             .arg("-D")
             .arg(&data)
             .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c"])
-            .arg(format!("unix_socket_directories={}", dir.display()))
+            .arg(format!("unix_socket_directories={}", dir.path().display()))
             .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
             .args(["-c", "max_connections=200"])
             .stdin(Stdio::null())
@@ -123,30 +123,22 @@ impl PostgresServer {
     }
 
     fn wait_until_ready(&mut self, bin: &Path) {
-        let started = Instant::now();
-        loop {
-            let ready = Command::new(bin.join("pg_isready"))
-                .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-q"])
+        let port = self.port.to_string();
+        let child = &mut self.child;
+        let ready = poll_until(1_200, Duration::from_millis(50), || {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("postgres exited at start ({status})");
+            }
+            Command::new(bin.join("pg_isready"))
+                .args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-q"])
                 .status()
-                .is_ok_and(|s| s.success());
-            if ready {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("postgres exited at start ({status}): {}", self.log());
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "postgres on port {} did not accept connections within 60 s: {}",
-                self.port,
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+                .is_ok_and(|s| s.success())
+        });
+        assert!(ready, "postgres on port {port} did not accept connections after 1,200 checks: {}", self.log());
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.path().join("postgres.log")).unwrap_or_default()
     }
 
     /// `postgres://postgres@127.0.0.1:<port>/postgres`.
@@ -159,17 +151,14 @@ impl PostgresServer {
         self.port
     }
 
-    /// Stops the server (fast shutdown, then a kill after 10 s).
+    /// Stops the server (fast shutdown, then a kill when it has not ended after 500 checks
+    /// 20 ms apart).
     pub fn stop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
             let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
-            let started = Instant::now();
-            while let Ok(None) = self.child.try_wait() {
-                if started.elapsed() > Duration::from_secs(10) {
-                    let _ = self.child.kill();
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            let child = &mut self.child;
+            if !poll_until(500, Duration::from_millis(20), || !matches!(child.try_wait(), Ok(None))) {
+                let _ = self.child.kill();
             }
         }
         let _ = self.child.wait();
@@ -178,8 +167,8 @@ impl PostgresServer {
 
 impl Drop for PostgresServer {
     fn drop(&mut self) {
+        // The directory goes with `dir` once the server is down.
         self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -7,7 +7,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::poll_until;
 
 /// A running `redis-server` with no persistence, its data in a private directory.
 pub struct RedisServer {
@@ -20,7 +22,8 @@ impl RedisServer {
     /// Starts a server on a free port of 127.0.0.1 and waits until it answers PING.
     ///
     /// # Panics
-    /// When `redis-server` is not installed or does not come up within 10 s.
+    /// When `redis-server` is not installed or does not answer PING after 500 checks 20 ms
+    /// apart.
     pub fn start() -> RedisServer {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("doudian-redis-{}-{port}", std::process::id()));
@@ -41,17 +44,14 @@ impl RedisServer {
 
     fn wait_until_up(&mut self) {
         let port = self.port;
-        let started = Instant::now();
-        while !self.answers_ping() {
-            if let Ok(Some(status)) = self.child.try_wait() {
+        let child = &mut self.child;
+        let up = poll_until(500, Duration::from_millis(20), || {
+            if let Ok(Some(status)) = child.try_wait() {
                 panic!("redis-server on port {port} exited at start: {status}");
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "redis-server on port {port} did not answer within 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            answers_ping(port)
+        });
+        assert!(up, "redis-server on port {port} did not answer PING after 500 checks 20 ms apart");
     }
 
     /// `redis://127.0.0.1:<port>`.
@@ -93,16 +93,16 @@ impl RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
 
-    fn answers_ping(&self) -> bool {
-        TcpStream::connect(("127.0.0.1", self.port)).is_ok_and(|mut stream| {
-            stream.set_read_timeout(Some(Duration::from_millis(500))).ok();
-            let mut reply = [0u8; 7];
-            stream.write_all(b"PING\r\n").is_ok()
-                && std::io::Read::read_exact(&mut stream, &mut reply).is_ok()
-                && &reply == b"+PONG\r\n"
-        })
-    }
+fn answers_ping(port: u16) -> bool {
+    TcpStream::connect(("127.0.0.1", port)).is_ok_and(|mut stream| {
+        stream.set_read_timeout(Some(Duration::from_millis(500))).ok();
+        let mut reply = [0u8; 7];
+        stream.write_all(b"PING\r\n").is_ok()
+            && std::io::Read::read_exact(&mut stream, &mut reply).is_ok()
+            && &reply == b"+PONG\r\n"
+    })
 }
 
 impl Drop for RedisServer {
