@@ -65,7 +65,6 @@ struct Inner {
     /// The app key, the secret and the sign method; the HMAC key schedule is computed once.
     signer: sign::Signer,
     retry: RetryPolicy,
-    max_response_bytes: usize,
     tokens: TokenManager,
     /// How to mint a token without user interaction (self-use apps).
     grant: Option<Grant>,

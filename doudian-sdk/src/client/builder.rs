@@ -267,7 +267,6 @@ impl ClientBuilder {
                 base_url,
                 signer: sign::Signer::new(self.app_key, self.app_secret, self.sign_method),
                 retry: self.retry,
-                max_response_bytes: self.max_response_bytes,
                 tokens: TokenManager::new(
                     store,
                     TokenSettings {

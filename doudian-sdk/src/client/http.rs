@@ -41,8 +41,8 @@ pub(super) enum Failure {
     Timeout,
     /// The connection failed once the request may have been sent.
     Io(BoxError),
-    /// The reply's body (or, gzip-encoded, its content) is larger than the limit.
-    BodyTooLarge,
+    /// The reply's body (or, gzip-encoded, its content) is larger than this limit.
+    BodyTooLarge { limit: usize },
 }
 
 /// A reply: its status and its whole body (decoded when it was gzip-encoded).
@@ -251,7 +251,7 @@ async fn exchange_on(
     match drive(driver, timer, body::read(incoming, &parts.headers, max_body)).await {
         // The connection may have ended with a whole reply (`Connection: close`).
         Ok(Ok(body)) => Exchange::Done { reply: Reply { status: parts.status, body }, open: driver.end.is_none() },
-        Ok(Err(body::Failure::TooLarge)) => Exchange::Failed(Failure::BodyTooLarge),
+        Ok(Err(body::Failure::TooLarge)) => Exchange::Failed(Failure::BodyTooLarge { limit: max_body }),
         Ok(Err(body::Failure::Io(error))) => Exchange::Failed(Failure::Io(driver.error().unwrap_or(error))),
         Err(late) => timed_out(late),
     }

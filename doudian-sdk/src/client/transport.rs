@@ -145,7 +145,7 @@ impl Inner {
                     Failure::Connect(source) => (TransportKind::Connect, Some(source)),
                     Failure::Timeout => (TransportKind::Timeout, None),
                     Failure::Io(source) => (TransportKind::Io, Some(source)),
-                    Failure::BodyTooLarge => (TransportKind::BodyTooLarge { limit: self.max_response_bytes }, None),
+                    Failure::BodyTooLarge { limit } => (TransportKind::BodyTooLarge { limit }, None),
                 };
                 Err(transport_error(method, kind, source))
             }
