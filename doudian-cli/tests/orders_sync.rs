@@ -192,3 +192,23 @@ async fn two_processes_share_ten_shops_and_a_killed_ones_shops_move() {
     b.kill().expect("stop b");
     b.wait().expect("reaped");
 }
+
+/// `--concurrency N` reaches the synchroniser: one slice at 1, four per reader above it
+/// (a range of more than eight pages), and the same orders stored either way.
+#[tokio::test]
+async fn the_concurrency_flag_sets_how_many_slices_are_read_at_once() {
+    let gw = Gateway::builder().awaiting_orders(1000).start().await.expect("the gateway starts");
+    let dir = TempDir::new("sync-concurrency");
+    for (concurrency, slices) in [("1", 1), ("2", 8)] {
+        let into = format!("sqlite:{}", dir.path().join(format!("c{concurrency}.db")).display());
+        let mut command = common::doudian_for(&gw);
+        command.args(["orders", "sync", "--into", &into, "--json", "--concurrency", concurrency]);
+        // Waited for off the runtime's thread: the gateway answers on it.
+        let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().expect("doudian runs");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let summary: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a JSON summary");
+        assert_eq!(summary["shops"][0]["slices"], slices, "--concurrency {concurrency}: {summary}");
+        let sink = SqlSink::connect(&into).await.expect("the database");
+        assert_eq!(compare(&stored(&sink).await, &dump(&gw)), (0, 0, 0), "--concurrency {concurrency}");
+    }
+}

@@ -103,6 +103,8 @@ struct ShopSummary {
     duplicates: u64,
     calls: u64,
     splits: u64,
+    /// The most time slices one pass read at once.
+    slices: u64,
     passes: u64,
     checkpoint: Option<doudian_sdk::sync::Checkpoint>,
     gap: Option<(i64, i64)>,
@@ -116,6 +118,7 @@ impl ShopSummary {
         self.duplicates += report.duplicates;
         self.calls += report.calls;
         self.splits += report.splits;
+        self.slices = self.slices.max(report.slices);
         self.passes += 1;
         self.checkpoint = report.checkpoint.or(self.checkpoint);
         self.gap = report.gap.or(self.gap);
@@ -167,8 +170,11 @@ async fn sync(args: SyncArgs) -> Result<(), Failure> {
             _ => builder.shops(&client, [shop]),
         };
     }
-    let mut builder =
-        builder.overlap(Duration::from_secs(args.overlap)).search_cap(args.search_cap).poll_interval(poll_interval);
+    let mut builder = builder
+        .overlap(Duration::from_secs(args.overlap))
+        .search_cap(args.search_cap)
+        .poll_interval(poll_interval)
+        .concurrency(args.concurrency);
     if let Some(since) = since {
         builder = builder.since(since);
     }
@@ -359,6 +365,7 @@ async fn report(sink: &SqlSink, summaries: &Summaries, json: bool) -> Result<(),
                     "duplicates": s.duplicates,
                     "calls": s.calls,
                     "splits": s.splits,
+                    "slices": s.slices,
                     "passes": s.passes,
                     "checkpoint": s.checkpoint.map(|c| json!({"update_time": c.update_time, "complete": c.complete})),
                     "gap": s.gap.map(|(from, to)| json!([from, to])),

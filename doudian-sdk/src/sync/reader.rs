@@ -208,9 +208,19 @@ impl<S: SyncSink> Reader<'_, S> {
             let last = orders.iter().filter_map(|o| o.update_time).max();
             match last {
                 Some(last) if full && last > anchor => {
-                    // Every order of the window before `last` is in this page; `last` may go on.
-                    self.store(index, orders, Checkpoint::before(last)).await?;
+                    // Every order of the window before `last` is in this page; `last` may go
+                    // on. The next page is read while this one is stored (both finish before
+                    // the next store, so stores stay in order): a pass waits for the slower
+                    // of the platform and the database, not for both in turn.
                     anchor = last;
+                    let (stored, next) = futures_util::future::join(
+                        self.store(index, orders, Checkpoint::before(last)),
+                        self.search(anchor, hi, 0),
+                    )
+                    .await;
+                    stored?;
+                    page = next?;
+                    continue;
                 }
                 Some(_) if full => {
                     // A whole page of one second: read that second through all its pages.
