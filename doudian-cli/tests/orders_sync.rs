@@ -61,7 +61,35 @@ async fn converge(sink: &SqlSink, gw: &RunningGateway) {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let (missing, stale, extra) = last;
-    panic!("after 90 s: {missing} missing, {stale} stale, {extra} extra of {} orders", gateway.len());
+    let db = stored(sink).await;
+    let differing: Vec<_> = gateway
+        .iter()
+        .filter(|(k, v)| db.get(*k) != Some(*v))
+        .take(5)
+        .map(|(k, v)| format!("{k:?}: gateway {v:?}, database {:?}", db.get(k)))
+        .collect();
+    panic!(
+        "after 90 s: {missing} missing, {stale} stale, {extra} extra of {} orders; e.g. {differing:#?}; \
+         checkpoints {:?}, gateway clock {}",
+        gateway.len(),
+        sink.checkpoints().await,
+        gw.now_ms() / 1000
+    );
+}
+
+/// Waits (at most 120 s) until every shop's checkpoint is within the overlap (5 s) of the
+/// gateway's clock: the sync is following, not catching up.
+async fn caught_up(sink: &SqlSink, gw: &RunningGateway) {
+    for check in 0..240 {
+        let now = (gw.now_ms() / 1000) as i64;
+        let checkpoints = sink.checkpoints().await.expect("the checkpoints");
+        if checkpoints.len() == gw.shop_ids().len() && checkpoints.iter().all(|(_, c)| c.update_time >= now - 5) {
+            eprintln!("caught up after {check} checks 0.5 s apart");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("the sync did not catch up within 120 s: {:?}", sink.checkpoints().await);
 }
 
 /// `doudian orders sync --follow` for every shop of `gw`.
@@ -126,11 +154,17 @@ async fn soak(into: &str, dir: &TempDir) {
         child.wait().expect("reaped");
     }
     let mut child = follow(&gw, into, "soak", Some(push_port), &log);
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let sink = SqlSink::connect(into).await.expect("the database");
+    // The bound of the issue is for a sync that keeps up: churn stops once the last run
+    // has caught up with what the kills left behind.
+    caught_up(&sink, &gw).await;
     gw.set_churn_rate(0.0).expect("churn stops");
     gw.clear_faults();
-    let sink = SqlSink::connect(into).await.expect("the database");
+    let stopped = std::time::Instant::now();
     converge(&sink, &gw).await;
+    // Reported, not asserted (a busy machine stretches it): the issue's bound is one poll
+    // interval (1 s here) plus the overlap (5 s).
+    eprintln!("equal {:.1} s after churn stopped", stopped.elapsed().as_secs_f64());
     child.kill().expect("stop");
     child.wait().expect("reaped");
     assert!(gw.churn_step_count() > 30, "the shops moved: {} changes", gw.churn_step_count());

@@ -56,7 +56,11 @@
 //! Orders read again (the overlap, the incomplete second, a resumed window) are dropped
 //! by `(order_id, update_time)` against what this process handed to the sink recently,
 //! and the sink keeps whichever version has the newer `update_time`, so a re-read or a
-//! late push never puts an older version over a newer one.
+//! late push never puts an older version over a newer one. `update_time` is in whole
+//! seconds and an order can change twice within one (paid, then a remark): the versions
+//! handed over are also told apart by a fingerprint of their content, so the second
+//! change of a second is stored when a push or the next pass reads it, never dropped as
+//! the version already seen.
 //!
 //! # Pushes
 //!
@@ -323,30 +327,72 @@ struct Settings {
 /// One shop: its client, the versions handed over lately, one pass at a time.
 struct ShopState {
     client: Client,
-    /// order id -> the newest `update_time` handed to the sink (within the overlap).
-    handed: Mutex<HashMap<String, i64>>,
+    /// order id -> the newest version handed to the sink (within the overlap).
+    handed: Mutex<HashMap<String, Version>>,
     pass: tokio::sync::Mutex<()>,
 }
 
 impl ShopState {
-    /// Whether `order_id` at `update_time` (or newer) was handed over already.
-    fn has(&self, order_id: &str, update_time: i64) -> bool {
+    /// Whether `version` of `order_id` (or a newer one) was handed over already.
+    fn has(&self, order_id: &str, version: Version) -> bool {
         let handed = self.handed.lock().unwrap_or_else(|e| e.into_inner());
-        handed.get(order_id).is_some_and(|&newest| newest >= update_time)
+        handed.get(order_id).is_some_and(|newest| newest.covers(version))
     }
 
-    fn remember<'a>(&self, versions: impl IntoIterator<Item = (&'a str, i64)>) {
+    /// Records versions handed over; of two in the same second, the later handed wins.
+    fn remember<'a>(&self, versions: impl IntoIterator<Item = (&'a str, Version)>) {
         let mut handed = self.handed.lock().unwrap_or_else(|e| e.into_inner());
-        for (id, update_time) in versions {
-            let newest = handed.entry(id.to_owned()).or_insert(update_time);
-            *newest = (*newest).max(update_time);
+        for (id, version) in versions {
+            let newest = handed.entry(id.to_owned()).or_insert(version);
+            if version.update_time >= newest.update_time {
+                *newest = version;
+            }
         }
     }
 
     /// Forgets the versions older than `horizon`: no later read reaches them.
     fn forget_before(&self, horizon: i64) {
-        self.handed.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, t| *t >= horizon);
+        self.handed.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, v| v.update_time >= horizon);
     }
+}
+
+/// One version of an order as read: its `update_time` and a fingerprint of its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Version {
+    update_time: i64,
+    fingerprint: u64,
+}
+
+impl Version {
+    fn of(order: &Order, update_time: i64) -> Version {
+        Version { update_time, fingerprint: fingerprint(order) }
+    }
+
+    /// Whether `other` adds nothing to this version: older, or the same second and content.
+    fn covers(&self, other: Version) -> bool {
+        self.update_time > other.update_time || *self == other
+    }
+}
+
+/// A hash of the order's JSON, written straight into the hasher (no string is built).
+/// In-process only (the versions are never stored), so std's hasher is enough.
+fn fingerprint(order: &Order) -> u64 {
+    struct Hashing(std::collections::hash_map::DefaultHasher);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            std::hash::Hasher::write(&mut self.0, bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(std::collections::hash_map::DefaultHasher::new());
+    // Serialising a decoded order cannot fail (its maps have string keys); were it to,
+    // the fingerprint of what was written still tells most versions apart, and a false
+    // match only costs the re-read that a later pass makes anyway.
+    let _ = serde_json::to_writer(&mut hashing, order);
+    std::hash::Hasher::finish(&hashing.0)
 }
 
 /// Builds an [`OrderSync`]: [`OrderSync::builder`].
@@ -583,7 +629,8 @@ impl<S: SyncSink> OrderSync<S> {
             return Err(incomplete(format!("order.orderDetail of {order_id} has no update_time")));
         };
         let unchanged = PushOutcome::Unchanged { shop: shop.to_owned(), order_id: order_id.to_owned() };
-        if state.has(order_id, update_time) {
+        let version = Version::of(&order, update_time);
+        if state.has(order_id, version) {
             return Ok(unchanged);
         }
         self.inner
@@ -591,7 +638,7 @@ impl<S: SyncSink> OrderSync<S> {
             .store(shop, std::slice::from_ref(&order), None)
             .await
             .map_err(|source| SyncError::Sink { shop: shop.to_owned(), source })?;
-        state.remember([(order_id, update_time)]);
+        state.remember([(order_id, version)]);
         Ok(PushOutcome::Refreshed { shop: shop.to_owned(), order_id: order_id.to_owned(), update_time })
     }
 

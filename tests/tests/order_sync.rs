@@ -549,3 +549,39 @@ async fn twenty_thousand_changes_in_an_hour_under_a_cap_of_a_thousand() {
     let stale: Vec<_> = stored.iter().filter(|(id, v)| held.get(*id) != Some(v)).take(10).collect();
     assert!(stale.is_empty(), "stale rows: {stale:?}");
 }
+
+/// `update_time` is in whole seconds: an order changed twice within one has two versions
+/// with the same `update_time`, and the second is not the version already handed over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_change_within_the_same_second_is_stored() {
+    let db = database(Kind::Sqlite).await;
+    let gw = gateway_with(10).await;
+    let client = client(&gw);
+    let shop = gw.shop_id().to_string();
+    let sync = OrderSync::builder(db.sink.clone())
+        .shop(client.clone())
+        .poll_interval(Duration::from_secs(3600))
+        .build()
+        .expect("sync");
+    sync.sync_shop(&shop).await.expect("the initial pass");
+    let order_id = all_order_ids(&gw).into_iter().next().expect("an order");
+    let refreshed = |outcome: PushOutcome| match outcome {
+        PushOutcome::Refreshed { update_time, .. } => update_time,
+        other => panic!("the change was not stored: {other:?}"),
+    };
+    // Two remarks milliseconds apart, until they share a second of the gateway's clock.
+    let mut shared_a_second = false;
+    for attempt in 0..20 {
+        remark(&client, std::slice::from_ref(&order_id), &format!("first {attempt}")).await;
+        let first = refreshed(sync.refresh(&shop, &order_id).await.expect("refresh"));
+        remark(&client, std::slice::from_ref(&order_id), &format!("second {attempt}")).await;
+        let second = refreshed(sync.refresh(&shop, &order_id).await.expect("refresh"));
+        let body = db.sink.order_body(&shop, &order_id).await.expect("read").expect("stored");
+        assert!(body.contains(&format!("second {attempt}")), "{body}");
+        if first == second {
+            shared_a_second = true;
+            break;
+        }
+    }
+    assert!(shared_a_second, "no two remarks shared a second in 20 attempts");
+}

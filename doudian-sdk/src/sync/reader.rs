@@ -7,7 +7,9 @@ use futures_util::{StreamExt, TryStreamExt};
 
 use crate::api::order::{Order, OrderSearchListRequest, OrderSearchListResponse};
 
-use super::{Checkpoint, PassReport, Progress, Settings, ShopState, SyncError, SyncSink, LOOKBACK, LOOKBACK_MARGIN};
+use super::{
+    Checkpoint, PassReport, Progress, Settings, ShopState, SyncError, SyncSink, Version, LOOKBACK, LOOKBACK_MARGIN,
+};
 
 /// How often a crowded second is read again from its first page before giving up: each
 /// new reading means an order of it changed while it was being read.
@@ -291,10 +293,11 @@ impl<S: SyncSink> Reader<'_, S> {
             match (&order.order_id, order.update_time) {
                 (Some(id), Some(update_time)) => {
                     let id = id.to_string();
-                    if self.state.has(&id, update_time) || versions.iter().any(|(seen, _)| *seen == id) {
+                    let version = Version::of(&order, update_time);
+                    if self.state.has(&id, version) || versions.iter().any(|(seen, _)| *seen == id) {
                         duplicates += 1;
                     } else {
-                        versions.push((id, update_time));
+                        versions.push((id, version));
                         fresh.push(order);
                     }
                 }
