@@ -40,6 +40,7 @@ pub mod spi;
 #[cfg(feature = "sync")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
 pub mod sync;
+pub mod time;
 pub mod token;
 #[cfg(feature = "upload")]
 #[cfg_attr(docsrs, doc(cfg(feature = "upload")))]

@@ -294,37 +294,7 @@ fn parse_timestamp(text: &str) -> Option<i64> {
         // 13 digits and more are milliseconds (seconds reach 13 digits in the year 33658).
         return Some(if text.len() >= 13 { value / 1000 } else { value });
     }
-    parse_gmt8_datetime(text)
-}
-
-/// `yyyy-MM-dd HH:mm:ss` in GMT+8.
-fn parse_gmt8_datetime(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let number = |range: std::ops::Range<usize>| -> Option<i64> {
-        let digits = &text[range];
-        digits.bytes().all(|c| c.is_ascii_digit()).then(|| digits.parse().ok()).flatten()
-    };
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    Some(days * 86_400 + hour * 3_600 + minute * 60 + second - 8 * 3_600)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let shifted_month = (month + 9) % 12;
-    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    crate::time::parse_datetime(text)
 }
 
 /// The body of an SPI reply: `{"code": …, "message": "…", "data": {…}}`.

@@ -2,9 +2,6 @@
 //! time in the platform's time zone (UTC+8): `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS]` (a
 //! space instead of `T` works too).
 
-/// The platform's time zone, seconds east of UTC.
-const PLATFORM_OFFSET: i64 = 8 * 3600;
-
 /// `text` as Unix seconds, `now` being the current time.
 pub fn parse(text: &str, now: i64) -> Result<i64, String> {
     let text = text.trim();
@@ -38,47 +35,35 @@ pub fn parse(text: &str, now: i64) -> Result<i64, String> {
         Some(&[h, m, s]) => (h, m, s),
         Some(_) => return Err(bad()),
     };
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 59 {
-        return Err(bad());
-    }
-    if [hour, minute, second].iter().any(|n| *n < 0) {
-        return Err(bad());
-    }
-    Ok(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - PLATFORM_OFFSET)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_index = (month + 9) % 12;
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    doudian_sdk::time::from_local(year, month, day, hour, minute, second).ok_or_else(bad)
 }
 
 #[cfg(test)]
 mod tests {
     use super::parse;
 
+    const NOW: i64 = 1_700_000_000;
+
     #[test]
-    fn forms() {
-        let now = 1_765_000_000;
-        assert_eq!(parse("1700000000", now), Ok(1_700_000_000));
-        assert_eq!(parse("7d", now), Ok(now - 7 * 86_400));
-        assert_eq!(parse("12h", now), Ok(now - 12 * 3600));
-        assert_eq!(parse("30m", now), Ok(now - 1800));
-        // 2026-12-01 00:00 in UTC+8 is 2026-11-30 16:00 UTC.
-        assert_eq!(parse("2026-12-01", now), Ok(1_796_083_200 - 8 * 3600));
-        assert_eq!(parse("2026-12-01T10:30", now), Ok(1_796_083_200 - 8 * 3600 + 10 * 3600 + 1800));
-        assert_eq!(parse("1970-01-01 08:00:00", now), Ok(0));
+    fn seconds_spans_and_beijing_dates() {
+        assert_eq!(parse("1690000000", NOW), Ok(1_690_000_000));
+        assert_eq!(parse("7d", NOW), Ok(NOW - 7 * 86_400));
+        assert_eq!(parse(" 12h ", NOW), Ok(NOW - 12 * 3_600));
+        assert_eq!(parse("30m", NOW), Ok(NOW - 1_800));
+        assert_eq!(parse("45s", NOW), Ok(NOW - 45));
+        // Midnight in Beijing is 16:00 UTC the day before.
+        assert_eq!(parse("2023-11-15", NOW), Ok(1_699_977_600));
+        assert_eq!(parse("2023-11-15T06:13", NOW), Ok(1_699_999_980));
+        assert_eq!(parse("2023-11-15 06:13:20", NOW), Ok(NOW));
     }
 
     #[test]
-    fn refusals() {
-        for text in ["", "-5", "7w", "x7d", "2026-13-01", "2026-12-01T25:00", "2026-12", "2026-12-01T10", "d"] {
-            assert!(parse(text, 0).is_err(), "{text}");
+    fn times_that_do_not_exist_are_refused() {
+        for bad in ["", "-5", "-1d", "7w", "d", "2026-02-31", "2023-02-29", "2024-13-01", "2024-01-01T24:00", "2024-1"]
+        {
+            let error = parse(bad, NOW).expect_err(bad);
+            assert!(error.contains("--since"), "{error}");
         }
+        assert!(parse("2024-02-29", NOW).is_ok());
     }
 }
