@@ -108,8 +108,13 @@ async fn four_renewals_at_once_refresh_each_due_shop_once_and_a_refused_shop_nee
             .collect();
         assert_eq!(refused, [refused_shop.as_str()], "{report}");
     }
-    let refusal: Vec<&Value> = outputs.iter().map(json_of).flat_map(|r| r["refused"].as_array().unwrap().clone()).collect::<Vec<_>>().leak().iter().filter(|r| !r["code"].is_null()).collect();
-    assert!(refusal.iter().all(|r| r["code"] == 50001 && r["sub_code"] == "dop.token-generate-failed:token-invalid"), "{refusal:?}");
+    // The platform's answer, as the gateway gives it for a refresh token it does not know.
+    let reports: Vec<Value> = outputs.iter().map(json_of).collect();
+    let refusals: Vec<&Value> = reports.iter().flat_map(|r| r["refused"].as_array().unwrap()).collect();
+    assert!(!refusals.is_empty(), "at least the process that sent it was refused");
+    for refusal in refusals {
+        assert_eq!((&refusal["code"], &refusal["sub_code"]), (&json!(50001), &json!("dop.token-generate-failed:token-invalid")));
+    }
     renewed.sort();
     let mut expected: Vec<String> = due.iter().filter(|s| **s != refused_shop).cloned().collect();
     expected.sort();
