@@ -62,7 +62,8 @@ async fn four_renewals_at_once_refresh_each_due_shop_once_and_a_refused_shop_nee
     for (n, shop) in gw.shop_ids().into_iter().enumerate() {
         let issued = gw.issue_token_for_shop(shop).unwrap();
         let refresh_left = if n % 4 == 0 { 10 * DAY } else { DAY + n as u64 * 600 };
-        let pair = stored(shop, &issued.access_token, &issued.refresh_token, now.saturating_sub(5 * DAY), now + refresh_left);
+        let pair =
+            stored(shop, &issued.access_token, &issued.refresh_token, now.saturating_sub(5 * DAY), now + refresh_left);
         store.save(&shop.to_string(), &pair).await.unwrap();
         if n % 4 != 0 {
             due.push(shop.to_string());
@@ -113,7 +114,10 @@ async fn four_renewals_at_once_refresh_each_due_shop_once_and_a_refused_shop_nee
     let refusals: Vec<&Value> = reports.iter().flat_map(|r| r["refused"].as_array().unwrap()).collect();
     assert!(!refusals.is_empty(), "at least the process that sent it was refused");
     for refusal in refusals {
-        assert_eq!((&refusal["code"], &refusal["sub_code"]), (&json!(50001), &json!("dop.token-generate-failed:token-invalid")));
+        assert_eq!(
+            (&refusal["code"], &refusal["sub_code"]),
+            (&json!(50001), &json!("dop.token-generate-failed:token-invalid"))
+        );
     }
     renewed.sort();
     let mut expected: Vec<String> = due.iter().filter(|s| **s != refused_shop).cloned().collect();
@@ -149,7 +153,10 @@ async fn four_renewals_at_once_refresh_each_due_shop_once_and_a_refused_shop_nee
         .unwrap();
     assert_eq!(again.status.code(), Some(1));
     let again = json_of(&again);
-    assert_eq!((again["renewed"].as_array().unwrap().len(), again["needs_consent"].clone()), (0, json!([refused_shop])));
+    assert_eq!(
+        (again["renewed"].as_array().unwrap().len(), again["needs_consent"].clone()),
+        (0, json!([refused_shop]))
+    );
     assert_eq!(gw.calls("token.refresh"), due.len() as u64, "nothing sent again");
 }
 
@@ -186,11 +193,7 @@ async fn the_file_store_lists_its_shops_with_their_states() {
 #[test]
 fn bad_windows_and_missing_settings_are_usage_errors() {
     let run = |args: &[&str]| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_doudian"))
-            .env_clear()
-            .args(args)
-            .output()
-            .unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_doudian")).env_clear().args(args).output().unwrap();
         (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
     };
     let (code, stderr) = run(&["tokens", "renew", "--within", "3w", "--token-file", "x.json"]);

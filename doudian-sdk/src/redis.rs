@@ -335,8 +335,8 @@ impl TokenStore for RedisTokenStore {
                 // Expired or removed since the scan saw it.
                 let Some(text) = value else { continue };
                 let shop = key.strip_prefix(&prefix).unwrap_or(key);
-                let token = serde_json::from_str(&text)
-                    .map_err(|e| store_error(format!("{key} does not hold a token"), e));
+                let token =
+                    serde_json::from_str(&text).map_err(|e| store_error(format!("{key} does not hold a token"), e));
                 tokens.push(ListedToken::new(shop, token));
             }
             Ok(TokenPage::new(tokens, (next != "0").then_some(next)))

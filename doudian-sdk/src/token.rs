@@ -30,9 +30,9 @@ use serde::{Deserialize, Serialize};
 pub use file::FileTokenStore;
 pub use list::{list_tokens, ListedToken, TokenPage, TokenState};
 pub use manager::TokenHealth;
-pub use renew::{FailedShop, RefusedShop, RenewalReport, RenewedShop};
-pub(crate) use renew::renew_due;
 pub(crate) use manager::{TokenEndpoint, TokenManager, TokenSettings};
+pub(crate) use renew::renew_due;
+pub use renew::{FailedShop, RefusedShop, RenewalReport, RenewedShop};
 
 use crate::error::{Error, Result};
 use crate::secret::AccessToken;

@@ -61,7 +61,9 @@ impl StoreArgs {
                 super::call::token_store(description, app_key)
             }
             (None, Some(path)) => Ok(Arc::new(FileTokenStore::new(path))),
-            (None, None) => Err(Failure::config("set the token store: --token-store file:PATH|redis://… or --token-file")),
+            (None, None) => {
+                Err(Failure::config("set the token store: --token-store file:PATH|redis://… or --token-file"))
+            }
         }
     }
 }
@@ -145,7 +147,11 @@ async fn list(args: ListArgs) -> Result<(), Failure> {
             state.push_str(&format!(" ({})", error.as_str().unwrap_or_default()));
         }
         let shop = row["shop_id"].as_str().unwrap_or_default();
-        text.push_str(&format!("{shop:<20} {:<20} {:<20} {state}\n", time("access_expires_at"), time("refresh_expires_at")));
+        text.push_str(&format!(
+            "{shop:<20} {:<20} {:<20} {state}\n",
+            time("access_expires_at"),
+            time("refresh_expires_at")
+        ));
     }
     text.push_str(&format!("{} shops\n", rows.len()));
     write_stdout(&text)
@@ -206,7 +212,11 @@ async fn renew(args: RenewArgs) -> Result<(), Failure> {
 fn summary(report: &RenewalReport) -> String {
     let mut text = String::new();
     for shop in &report.renewed {
-        text.push_str(&format!("renewed  {} (refresh token until {})\n", shop.key, window::utc(shop.refresh_expires_at)));
+        text.push_str(&format!(
+            "renewed  {} (refresh token until {})\n",
+            shop.key,
+            window::utc(shop.refresh_expires_at)
+        ));
     }
     for key in &report.unchanged {
         text.push_str(&format!("unchanged {key} (the platform returned the same pair: still due)\n"));

@@ -187,7 +187,10 @@ fn list_page(
                     (Ok(Some(_)), None) => tokens.push(ListedToken::new(
                         stem,
                         Err(store_error(
-                            format!("{}: the key of this token cannot be told from its file name", files.token.display()),
+                            format!(
+                                "{}: the key of this token cannot be told from its file name",
+                                files.token.display()
+                            ),
                             std::io::Error::from(std::io::ErrorKind::InvalidData),
                         )),
                     )),

@@ -144,8 +144,7 @@ mod tests {
         lapsed.refresh_expires_at = now + 10 * DAY;
         assert_eq!(lapsed.state(now, within), TokenState::Valid);
         // A refused refresh token needs consent however long it had left.
-        lapsed.refused =
-            Some(RefreshRefusal { code: 50001, sub_code: "x".into(), message: "no".into(), at: now });
+        lapsed.refused = Some(RefreshRefusal { code: 50001, sub_code: "x".into(), message: "no".into(), at: now });
         assert_eq!(lapsed.state(now, within), TokenState::NeedsConsent);
         assert_eq!(lapsed.state(now, Duration::ZERO), TokenState::NeedsConsent);
         assert_eq!(

@@ -110,7 +110,10 @@ async fn due_shops_are_renewed_a_refused_one_is_marked_and_the_rest_are_not_sent
     assert_eq!(renewed.refresh_token.expose(), "r-due-1+");
     assert_eq!(renewed.shop_id, "due-1", "kept when the reply carries none");
     assert!(renewed.refresh_expires_at >= now + 14 * DAY - 5);
-    assert_eq!(report.renewed.iter().find(|r| r.key == "due-1").unwrap().refresh_expires_at, renewed.refresh_expires_at);
+    assert_eq!(
+        report.renewed.iter().find(|r| r.key == "due-1").unwrap().refresh_expires_at,
+        renewed.refresh_expires_at
+    );
     assert_eq!(renewed.state(now, WITHIN), TokenState::Valid);
     let marked = store.load("refused").await.unwrap().unwrap();
     assert_eq!(marked.refresh_token.expose(), "r-refused", "the pair is kept, marked");
@@ -191,7 +194,12 @@ async fn four_runs_at_once_on_one_locking_store_refresh_each_due_shop_once() {
     for report in &reports {
         // Every run reports the refused shop: refused to it or to a run before it took the
         // lock, or already marked when it listed the store.
-        let refused: Vec<_> = report.refused.iter().map(|r| r.key.as_str()).chain(report.needs_consent.iter().map(String::as_str)).collect();
+        let refused: Vec<_> = report
+            .refused
+            .iter()
+            .map(|r| r.key.as_str())
+            .chain(report.needs_consent.iter().map(String::as_str))
+            .collect();
         assert_eq!(refused, ["7"], "{report:?}");
         assert!(report.failed.is_empty() && report.unreadable.is_empty(), "{report:?}");
         let accounted = report.renewed.len() + report.skipped.len() + refused.len() + report.valid;
