@@ -133,7 +133,7 @@ enum Listed {
     /// In its own file (`<stem>.json`).
     File,
     /// Only in the single file of earlier versions.
-    Legacy(StoredToken),
+    Legacy(Box<StoredToken>),
 }
 
 /// A page of [`FileTokenStore::list_page`]: the shops whose stem sorts after `cursor`,
@@ -160,7 +160,7 @@ fn list_page(
         Err(e) => return Err(io_error("cannot list", directory, e)),
     }
     for (key, token) in legacy.read_all()? {
-        shops.entry(names::stem(&key)).or_insert(Listed::Legacy(token));
+        shops.entry(names::stem(&key)).or_insert(Listed::Legacy(Box::new(token)));
     }
     let after = |stem: &String| cursor.is_none_or(|c| stem.as_str() > c);
     let mut remaining = shops.into_iter().filter(|(stem, _)| after(stem)).peekable();
@@ -171,7 +171,7 @@ fn list_page(
         last = Some(stem.clone());
         let key = names::key_of(&stem);
         match listed {
-            Listed::Legacy(token) => tokens.push(ListedToken::new(key.unwrap_or_default(), Ok(token))),
+            Listed::Legacy(token) => tokens.push(ListedToken::new(key.unwrap_or_default(), Ok(*token))),
             Listed::File => {
                 let files = ShopFiles::named(directory, &stem, key.as_deref().unwrap_or_default());
                 let read = lock_within(&files.lock, patience).and_then(|_lock| files.read());
