@@ -42,6 +42,9 @@ enum Command {
     Methods(commands::methods::MethodsArgs),
     /// Run the bundled gateway on loopback.
     Mock(commands::mock::MockArgs),
+    /// The token store of a tool app with many shops: list their states, renew the due ones.
+    #[command(subcommand)]
+    Tokens(commands::tokens::TokensCommand),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
             Command::Push(command) => commands::push::run(command).await,
             Command::Methods(args) => commands::methods::run(args),
             Command::Mock(args) => commands::mock::run(args).await,
+            Command::Tokens(command) => commands::tokens::run(command).await,
         }
     });
     let outcome = runtime.block_on(command).unwrap_or_else(|e| {

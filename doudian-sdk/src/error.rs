@@ -433,6 +433,25 @@ impl fmt::Display for LockTimeout {
 
 impl std::error::Error for LockTimeout {}
 
+/// A token store that cannot enumerate its shops: the
+/// [`source`](std::error::Error::source) of the [`Error::TokenStore`] that the default
+/// [`TokenStore::list_page`](crate::token::TokenStore::list_page) returns. The bundled
+/// stores (memory, file, Redis) all list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListingUnsupported {
+    /// The store's type name.
+    pub store: &'static str,
+}
+
+impl fmt::Display for ListingUnsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the token store {} cannot list its shops (it does not implement TokenStore::list_page)", self.store)
+    }
+}
+
+impl std::error::Error for ListingUnsupported {}
+
 /// The longest body excerpt kept in a [`DecodeError`].
 pub const EXCERPT_LIMIT: usize = 256;
 

@@ -44,7 +44,7 @@ pub use push_queue::RedisPushQueue;
 use crate::error::{Error, Result};
 use crate::push::SeenStore;
 use crate::ratelimit::RateLimits;
-use crate::token::{store_error, unix_now, RenewalLock, StoredToken, TokenStore};
+use crate::token::{store_error, unix_now, ListedToken, RenewalLock, StoredToken, TokenPage, TokenStore};
 
 /// The key namespace unless changed.
 pub const DEFAULT_NAMESPACE: &str = "doudian";
@@ -260,6 +260,11 @@ impl RedisTokenStore {
         format!("{}:{shop}", self.keys.key("token"))
     }
 
+    /// The start of every token key: `<namespace>:<app_key>:token:`.
+    fn token_prefix(&self) -> String {
+        format!("{}:", self.keys.key("token"))
+    }
+
     fn lock_key(&self, shop: &str) -> String {
         format!("{}:{shop}", self.keys.key("token-lock"))
     }
@@ -302,6 +307,42 @@ impl TokenStore for RedisTokenStore {
         })
     }
 
+    /// `SCAN` (never `KEYS`, which blocks the server for as long as it walks every key)
+    /// with `MATCH` on the store's key prefix and `COUNT limit`, then one `MGET` for the
+    /// keys of the page: two round trips per page. The cursor is `SCAN`'s; like `SCAN`, a
+    /// walk may list a key twice while the store changes ([`list_tokens`](crate::token::list_tokens)
+    /// drops the repeats) and lists every key present from its start to its end.
+    fn list_page<'a>(&'a self, cursor: Option<&'a str>, limit: usize) -> BoxFuture<'a, Result<TokenPage>> {
+        Box::pin(async move {
+            let prefix = self.token_prefix();
+            let scan = ::redis::cmd("SCAN")
+                .arg(cursor.unwrap_or("0"))
+                .arg("MATCH")
+                .arg(format!("{}*", glob_escape(&prefix)))
+                .arg("COUNT")
+                .arg(limit.max(1))
+                .clone();
+            let (next, keys): (String, Vec<String>) =
+                self.connection.query(&scan).await.map_err(|e| self.failed("list the tokens", e))?;
+            let values: Vec<Option<String>> = if keys.is_empty() {
+                Vec::new()
+            } else {
+                let mget = ::redis::cmd("MGET").arg(&keys).clone();
+                self.connection.query(&mget).await.map_err(|e| self.failed("read the listed tokens", e))?
+            };
+            let mut tokens = Vec::with_capacity(keys.len());
+            for (key, value) in keys.iter().zip(values) {
+                // Expired or removed since the scan saw it.
+                let Some(text) = value else { continue };
+                let shop = key.strip_prefix(&prefix).unwrap_or(key);
+                let token =
+                    serde_json::from_str(&text).map_err(|e| store_error(format!("{key} does not hold a token"), e));
+                tokens.push(ListedToken::new(shop, token));
+            }
+            Ok(TokenPage::new(tokens, (next != "0").then_some(next)))
+        })
+    }
+
     fn lock_renewal<'a>(&'a self, key: &'a str, lease: Duration) -> BoxFuture<'a, Result<RenewalLock>> {
         Box::pin(async move {
             let lock_key = self.lock_key(key);
@@ -332,6 +373,18 @@ impl TokenStore for RedisTokenStore {
             }
         })
     }
+}
+
+/// `text` with the characters that a `SCAN MATCH` pattern treats specially escaped.
+fn glob_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 /// Push message ids already handled, in Redis, shared by every replica of a push endpoint:

@@ -15,7 +15,9 @@
 //! then gets that refusal at once (self-use apps create a new token instead).
 
 mod file;
+mod list;
 mod manager;
+mod renew;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -26,8 +28,11 @@ use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 pub use file::FileTokenStore;
+pub use list::{list_tokens, ListedToken, TokenPage, TokenState};
 pub use manager::TokenHealth;
 pub(crate) use manager::{TokenEndpoint, TokenManager, TokenSettings};
+pub(crate) use renew::renew_due;
+pub use renew::{FailedShop, RefusedShop, RenewalReport, RenewedShop};
 
 use crate::error::{Error, Result};
 use crate::secret::AccessToken;
@@ -119,6 +124,33 @@ pub struct StoredToken {
     /// The authority id, for non-shop subjects.
     #[serde(default)]
     pub authority_id: String,
+    /// The platform refused this pair's refresh token: the shop must consent again (a new
+    /// authorisation saves a new pair, without this mark). Absent from pairs stored by
+    /// earlier versions, and left out of the JSON when unset, so they read each other's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<RefreshRefusal>,
+}
+
+/// The platform's answer refusing a refresh token (kept on the [`StoredToken`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RefreshRefusal {
+    /// The platform's code (50001 for a refresh token it does not know or that expired).
+    pub code: i64,
+    /// The platform's sub_code, e.g. `dop.token-generate-failed:token-invalid`.
+    pub sub_code: String,
+    /// The platform's message (sub_msg, else msg).
+    pub message: String,
+    /// When it refused (Unix seconds).
+    pub at: u64,
+}
+
+impl RefreshRefusal {
+    /// The refusal in the platform's `answer`, at `at`.
+    pub fn from_api(answer: &crate::error::ApiError, at: u64) -> Self {
+        let message = if answer.sub_msg.is_empty() { &answer.msg } else { &answer.sub_msg };
+        RefreshRefusal { code: answer.code, sub_code: answer.sub_code.clone(), message: message.clone(), at }
+    }
 }
 
 impl StoredToken {
@@ -130,6 +162,19 @@ impl StoredToken {
     /// Whether the token should be refreshed at `now`: inside the last `window` of its life.
     pub fn needs_refresh(&self, now: u64, window: Duration) -> bool {
         now.saturating_add(window.as_secs()) >= self.expires_at
+    }
+
+    /// The shop's state at `now`: whether it [needs consent](TokenState::NeedsConsent)
+    /// (its refresh token expired or was refused), is [due for renewal](TokenState::RenewDue)
+    /// (its refresh token expires within `renew_within`), or is [valid](TokenState::Valid).
+    pub fn state(&self, now: u64, renew_within: Duration) -> TokenState {
+        if self.refused.is_some() || now >= self.refresh_expires_at {
+            TokenState::NeedsConsent
+        } else if now.saturating_add(renew_within.as_secs()) >= self.refresh_expires_at {
+            TokenState::RenewDue
+        } else {
+            TokenState::Valid
+        }
     }
 
     pub(crate) fn from_reply(reply: TokenReply, now: u64) -> Result<StoredToken> {
@@ -147,6 +192,7 @@ impl StoredToken {
             shop_name: reply.shop_name,
             scope: reply.scope,
             authority_id: reply.authority_id.as_ref().map(json_text).unwrap_or_default(),
+            refused: None,
         })
     }
 }
@@ -214,6 +260,21 @@ pub trait TokenStore: Send + Sync + 'static {
     fn lock_renewal<'a>(&'a self, key: &'a str, lease: Duration) -> BoxFuture<'a, Result<RenewalLock>> {
         let _ = (key, lease);
         Box::pin(async { Ok(RenewalLock::unlocked()) })
+    }
+
+    /// One page of the store's tokens: up to about `limit` of them, starting where the page
+    /// that returned `cursor` as its [`next`](TokenPage::next) ended (`None`: from the
+    /// start). [`list_tokens`] walks every page. A token that cannot be read is listed
+    /// with its error; only a store that cannot be walked at all fails the page.
+    ///
+    /// A store may list a key twice across pages when it changes during the walk (Redis
+    /// `SCAN` does); [`list_tokens`] drops the repeats. Stores that cannot enumerate their
+    /// keys keep this default, which fails with an [`Error::TokenStore`] whose source is
+    /// a [`ListingUnsupported`](crate::error::ListingUnsupported).
+    fn list_page<'a>(&'a self, cursor: Option<&'a str>, limit: usize) -> BoxFuture<'a, Result<TokenPage>> {
+        let _ = (cursor, limit);
+        let unsupported = crate::error::ListingUnsupported { store: std::any::type_name::<Self>() };
+        Box::pin(async move { Err(store_error("this token store cannot list its shops", unsupported)) })
     }
 }
 
@@ -296,6 +357,21 @@ impl TokenStore for MemoryTokenStore {
         self.tokens.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
         Box::pin(async { Ok(()) })
     }
+
+    /// Pages in key order; the cursor is the last key of the page before.
+    fn list_page<'a>(&'a self, cursor: Option<&'a str>, limit: usize) -> BoxFuture<'a, Result<TokenPage>> {
+        let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        let mut keys: Vec<&String> = tokens.keys().filter(|k| cursor.is_none_or(|c| k.as_str() > c)).collect();
+        keys.sort_unstable();
+        let limit = limit.max(1);
+        let next = (keys.len() > limit).then(|| keys[limit - 1].clone());
+        let listed = keys
+            .into_iter()
+            .take(limit)
+            .map(|key| ListedToken { key: key.clone(), token: Ok(tokens[key].clone()) })
+            .collect();
+        Box::pin(async move { Ok(TokenPage { tokens: listed, next }) })
+    }
 }
 
 /// A shared store is a store, so a caller can keep a handle to the store it hands a client
@@ -316,6 +392,10 @@ impl<S: TokenStore + ?Sized> TokenStore for std::sync::Arc<S> {
     fn lock_renewal<'a>(&'a self, key: &'a str, lease: Duration) -> BoxFuture<'a, Result<RenewalLock>> {
         (**self).lock_renewal(key, lease)
     }
+
+    fn list_page<'a>(&'a self, cursor: Option<&'a str>, limit: usize) -> BoxFuture<'a, Result<TokenPage>> {
+        (**self).list_page(cursor, limit)
+    }
 }
 
 #[cfg(test)]
@@ -333,6 +413,7 @@ pub(crate) mod tests {
             shop_name: String::new(),
             scope: String::new(),
             authority_id: String::new(),
+            refused: None,
         }
     }
 

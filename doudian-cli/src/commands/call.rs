@@ -77,7 +77,7 @@ impl ConnectionArgs {
 }
 
 /// A token store from its `--token-store` description.
-fn token_store(description: &str, app_key: &str) -> Result<Arc<dyn TokenStore>, Failure> {
+pub(crate) fn token_store(description: &str, app_key: &str) -> Result<Arc<dyn TokenStore>, Failure> {
     if description.starts_with("redis://") || description.starts_with("rediss://") {
         let redis = Redis::connect(description, app_key).map_err(|e| Failure::config(e.to_string()))?;
         return Ok(Arc::new(redis.token_store()));

@@ -7,6 +7,7 @@ pub mod orders;
 pub mod push;
 pub mod ship;
 pub mod sign;
+pub mod tokens;
 pub mod upload;
 
 use doudian_sdk::error::UploadFailure;

@@ -60,6 +60,35 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Tool apps with many shops: refreshes every shop of the token store whose refresh
+    /// token expires within `within` (a refresh token lives 14 days; a shop not refreshed
+    /// in time must consent again), at the pace `limiter` gives `token.refresh`
+    /// (e.g. a [`LocalRateLimiter`](crate::ratelimit::LocalRateLimiter) with
+    /// `RateLimits::new().method("token.refresh", 5.0)`).
+    ///
+    /// Each shop is renewed under the store's renewal lock and read again once the lock is
+    /// held: processes running this at once against one shared store (Redis, or a file
+    /// store on one machine) make one token.refresh per due shop, and the others report it
+    /// [`skipped`](crate::token::RenewalReport::skipped). A refresh token the platform
+    /// refuses is marked on the stored pair ([`StoredToken::refused`]): the shop then
+    /// lists as [needing consent](crate::token::TokenState::NeedsConsent), and no later
+    /// run or call sends it again. Fails only when the store cannot be listed; each shop's
+    /// own failure is in the report.
+    ///
+    /// Shops already [needing consent](crate::token::TokenState::NeedsConsent) are not
+    /// sent. This client's cached pairs are not consulted: run it from a process of its
+    /// own (`doudian tokens renew`), or know that clients sharing the store pick the new
+    /// pair up from it.
+    pub async fn renew_due(
+        &self,
+        within: std::time::Duration,
+        limiter: &dyn crate::ratelimit::RateLimiter,
+    ) -> Result<crate::token::RenewalReport> {
+        crate::token::renew_due(&**self.inner.tokens.store(), &*self.inner, within, limiter).await
+    }
+}
+
 impl TokenEndpoint for Inner {
     fn create<'a>(&'a self, grant: &'a Grant) -> BoxFuture<'a, Result<TokenReply>> {
         Box::pin(async move {

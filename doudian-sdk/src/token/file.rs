@@ -12,7 +12,7 @@ use tokio::sync::OnceCell;
 
 use self::legacy::{sibling, LegacyFile};
 use self::lock::{io_error, lock_within, open_lock_file, remove_if_present, replace_atomically, try_lock, LOCK_POLL};
-use super::{store_error, RenewalLock, StoredToken, TokenStore};
+use super::{store_error, ListedToken, RenewalLock, StoredToken, TokenPage, TokenStore};
 use crate::error::Result;
 
 /// How long a store waits for a lock that another process or task holds, unless told
@@ -128,6 +128,81 @@ impl FileTokenStore {
     }
 }
 
+/// Where a listed shop's token is.
+enum Listed {
+    /// In its own file (`<stem>.json`).
+    File,
+    /// Only in the single file of earlier versions.
+    Legacy(Box<StoredToken>),
+}
+
+/// A page of [`FileTokenStore::list_page`]: the shops whose stem sorts after `cursor`,
+/// `limit` of them, each read under its lock.
+fn list_page(
+    directory: &Path,
+    legacy: &LegacyFile,
+    patience: Duration,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<TokenPage> {
+    let mut shops = std::collections::BTreeMap::new();
+    match std::fs::read_dir(directory) {
+        Ok(entries) => {
+            for entry in entries {
+                let entry = entry.map_err(|e| io_error("cannot list", directory, e))?;
+                let name = entry.file_name();
+                if let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".json")) {
+                    shops.insert(stem.to_owned(), Listed::File);
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_error("cannot list", directory, e)),
+    }
+    for (key, token) in legacy.read_all()? {
+        shops.entry(names::stem(&key)).or_insert(Listed::Legacy(Box::new(token)));
+    }
+    let after = |stem: &String| cursor.is_none_or(|c| stem.as_str() > c);
+    let mut remaining = shops.into_iter().filter(|(stem, _)| after(stem)).peekable();
+    let mut tokens = Vec::new();
+    let mut last = None;
+    while tokens.len() < limit.max(1) {
+        let Some((stem, listed)) = remaining.next() else { break };
+        last = Some(stem.clone());
+        let key = names::key_of(&stem);
+        match listed {
+            Listed::Legacy(token) => tokens.push(ListedToken::new(key.unwrap_or_default(), Ok(*token))),
+            Listed::File => {
+                let files = ShopFiles::named(directory, &stem, key.as_deref().unwrap_or_default());
+                let read = lock_within(&files.lock, patience).and_then(|_lock| files.read());
+                match (read, key) {
+                    // Removed since the directory was read.
+                    (Ok(None), _) => {}
+                    (Ok(Some(token)), Some(key)) => tokens.push(ListedToken::new(key, Ok(token))),
+                    // A long key's name is its hash: the token's own shop id names it, if
+                    // that is the key it was saved under.
+                    (Ok(Some(token)), None) if names::stem(&token.shop_id) == stem => {
+                        tokens.push(ListedToken::new(token.shop_id.clone(), Ok(token)))
+                    }
+                    (Ok(Some(_)), None) => tokens.push(ListedToken::new(
+                        stem,
+                        Err(store_error(
+                            format!(
+                                "{}: the key of this token cannot be told from its file name",
+                                files.token.display()
+                            ),
+                            std::io::Error::from(std::io::ErrorKind::InvalidData),
+                        )),
+                    )),
+                    (Err(error), key) => tokens.push(ListedToken::new(key.unwrap_or(stem), Err(error))),
+                }
+            }
+        }
+    }
+    let next = if remaining.peek().is_some() { last } else { None };
+    Ok(TokenPage::new(tokens, next))
+}
+
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(work).await.map_err(|e| store_error("the token file worker stopped", e))?
 }
@@ -143,7 +218,11 @@ struct ShopFiles {
 
 impl ShopFiles {
     fn new(directory: &Path, key: &str) -> Self {
-        let stem = names::stem(key);
+        Self::named(directory, &names::stem(key), key)
+    }
+
+    /// The files of the key `key` whose stem is `stem`.
+    fn named(directory: &Path, stem: &str, key: &str) -> Self {
         let file = |suffix: &str| directory.join(format!("{stem}{suffix}"));
         ShopFiles {
             token: file(".json"),
@@ -222,6 +301,15 @@ impl TokenStore for FileTokenStore {
             }
             Ok(RenewalLock::new(async move { drop(file) }))
         })
+    }
+
+    /// Pages in file-name order (the cursor is the last name of the page before), each
+    /// shop read under its lock; shops still in the single file of earlier versions are
+    /// listed too.
+    fn list_page<'a>(&'a self, cursor: Option<&'a str>, limit: usize) -> BoxFuture<'a, Result<TokenPage>> {
+        let (directory, legacy, patience) = (self.directory.clone(), self.legacy.clone(), self.lock_timeout);
+        let cursor = cursor.map(str::to_owned);
+        Box::pin(blocking(move || list_page(&directory, &legacy, patience, cursor.as_deref(), limit)))
     }
 }
 

@@ -85,6 +85,19 @@ impl Need {
     }
 }
 
+/// The pair a token.refresh of `token` answered with `reply`.
+pub(crate) fn refreshed_pair(token: &StoredToken, reply: TokenReply) -> Result<StoredToken> {
+    let mut fresh = StoredToken::from_reply(reply, unix_now())?;
+    if fresh.shop_id.is_empty() {
+        fresh.shop_id = token.shop_id.clone();
+    }
+    if fresh.refresh_token == token.refresh_token {
+        // The platform handed back the same pair: its refresh token's life is unchanged.
+        fresh.refresh_expires_at = token.refresh_expires_at;
+    }
+    Ok(fresh)
+}
+
 /// Per-shop state: the cached token and the renewal bookkeeping.
 #[derive(Default)]
 struct Slot {
@@ -434,6 +447,11 @@ impl Renewer {
             }
         }
         let refusal = match current {
+            // Marked by a renewal run (`Client::renew_due`): sending it again cannot help.
+            Some(StoredToken { refused: Some(refused), .. }) => Error::config(format!(
+                "the platform refused the refresh token of `{key}` ({} {}: {}): authorise the shop again",
+                refused.code, refused.sub_code, refused.message
+            )),
             Some(current) if unix_now() < current.refresh_expires_at => {
                 if let Some(refusal) = slot.refusal(&current) {
                     refusal
@@ -481,16 +499,7 @@ impl Renewer {
 
     /// The pair a refresh of `token` returns (not yet held or saved).
     async fn refresh(&self, token: &StoredToken, api: &dyn TokenEndpoint, patient: bool) -> Result<StoredToken> {
-        let reply = api.refresh(&token.refresh_token, patient).await?;
-        let mut fresh = StoredToken::from_reply(reply, unix_now())?;
-        if fresh.shop_id.is_empty() {
-            fresh.shop_id = token.shop_id.clone();
-        }
-        if fresh.refresh_token == token.refresh_token {
-            // The platform handed back the same pair: its refresh token's life is unchanged.
-            fresh.refresh_expires_at = token.refresh_expires_at;
-        }
-        Ok(fresh)
+        refreshed_pair(token, api.refresh(&token.refresh_token, patient).await?)
     }
 
     /// Holds `token` as the shop's pair, then saves it before anyone uses it, so a crash

@@ -78,7 +78,7 @@ impl LegacyFile {
         self.path.try_exists().map_err(|e| io_error("cannot read", &self.path, e))
     }
 
-    fn read_all(&self) -> Result<BTreeMap<String, StoredToken>> {
+    pub(super) fn read_all(&self) -> Result<BTreeMap<String, StoredToken>> {
         let path = &self.path;
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,

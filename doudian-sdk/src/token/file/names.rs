@@ -38,6 +38,34 @@ pub(super) fn stem(key: &str) -> String {
     stem
 }
 
+/// The key whose stem is `stem`, or `None` when it cannot be told from the stem (a
+/// hashed long key) or `stem` is no stem [`stem`] makes (a stray file).
+pub(super) fn key_of(stem: &str) -> Option<String> {
+    if stem == "%" {
+        return Some(String::new());
+    }
+    let mut bytes = Vec::with_capacity(stem.len());
+    let mut rest = stem.as_bytes();
+    while let Some((&first, tail)) = rest.split_first() {
+        if first == b'%' {
+            let hex = tail.get(..2).and_then(|h| std::str::from_utf8(h).ok())?;
+            if hex.bytes().any(|b| b.is_ascii_lowercase()) {
+                return None;
+            }
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            rest = &tail[2..];
+        } else if is_plain(first) {
+            bytes.push(first);
+            rest = tail;
+        } else {
+            return None;
+        }
+    }
+    let key = String::from_utf8(bytes).ok()?;
+    // Only the stem the key itself gets: no second spelling of a key.
+    (self::stem(&key) == stem).then_some(key)
+}
+
 fn is_plain(byte: u8) -> bool {
     byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_' || byte == b'-'
 }
@@ -75,6 +103,17 @@ mod tests {
         // 67 escaped bytes are 201 characters: hashed as well.
         assert!(stem(&"/".repeat(67)).starts_with("%%"));
         assert_eq!(stem(&"/".repeat(66)), "%2F".repeat(66));
+    }
+
+    #[test]
+    fn a_stem_gives_back_its_key_unless_it_was_hashed() {
+        for key in ["4463798", "a_b-c", "../x", "a/b", "Ab", "店", "a\0b", "", "%", "%%", "a.json"] {
+            assert_eq!(key_of(&stem(key)).as_deref(), Some(key), "{key:?}");
+        }
+        assert_eq!(key_of(&stem(&"a".repeat(LONGEST_STEM + 1))), None, "hashed: not reversible");
+        for stray in ["A", "%4", "%zz", "%4a", "a.b", "%FF"] {
+            assert_eq!(key_of(stray), None, "{stray:?} is no stem of a key");
+        }
     }
 
     #[test]

@@ -441,3 +441,51 @@ async fn processes_saving_different_shops_lose_nothing() {
     assert!(!names.iter().any(|n| n.contains(".tmp")), "{names:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn lists_every_shop_in_pages_with_legacy_and_long_keys_and_a_bad_file_on_its_own() {
+    use futures_util::TryStreamExt;
+    let dir = scratch("list");
+    let path = dir.join("tokens.json");
+    let store = FileTokenStore::new(&path);
+    // Two shops still in the single file of earlier versions, one of them moved since.
+    write_legacy(&path, &[("legacy", token(1)), ("moved", token(2))]);
+    store.save("moved", &token(3)).await.unwrap();
+    for shop in 0..7 {
+        store.save(&format!("shop-{shop}"), &token(10 + shop)).await.unwrap();
+    }
+    let long = "a".repeat(300);
+    let mut long_token = token(20);
+    long_token.shop_id = long.clone();
+    store.save(&long, &long_token).await.unwrap();
+    store.save("Odd/Key", &token(21)).await.unwrap();
+    std::fs::write(store.token_path("broken"), b"{not a token").unwrap();
+
+    let listed: Vec<_> = crate::token::list_tokens(&store, 3).try_collect().await.unwrap();
+    let mut seen: Vec<(String, Option<u64>)> =
+        listed.iter().map(|t| (t.key.clone(), t.token.as_ref().ok().map(|t| t.expires_at))).collect();
+    seen.sort();
+    let mut expected: Vec<(String, Option<u64>)> = (0..7).map(|s| (format!("shop-{s}"), Some(10 + s))).collect();
+    expected.extend([
+        ("legacy".to_owned(), Some(1)),
+        ("moved".to_owned(), Some(3)),
+        (long.clone(), Some(20)),
+        ("Odd/Key".to_owned(), Some(21)),
+        ("broken".to_owned(), None),
+    ]);
+    expected.sort();
+    assert_eq!(seen, expected);
+    let broken = listed.iter().find(|t| t.key == "broken").unwrap();
+    assert!(source_chain(broken.token.as_ref().unwrap_err()).contains("is not a token file"));
+
+    // Pages are bounded and follow each other without overlap.
+    let first = store.list_page(None, 3).await.unwrap();
+    assert_eq!(first.tokens.len(), 3);
+    let second = store.list_page(first.next.as_deref(), 3).await.unwrap();
+    let overlap = second.tokens.iter().filter(|t| first.tokens.iter().any(|f| f.key == t.key)).count();
+    assert_eq!((second.tokens.len(), overlap), (3, 0));
+    // An empty store lists nothing.
+    let empty = FileTokenStore::new(dir.join("none.json")).list_page(None, 3).await.unwrap();
+    assert!(empty.tokens.is_empty() && empty.next.is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+}
