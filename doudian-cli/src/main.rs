@@ -42,6 +42,8 @@ enum Command {
     Methods(commands::methods::MethodsArgs),
     /// Run the bundled gateway on loopback.
     Mock(commands::mock::MockArgs),
+    /// Serve the platform to AI agents: a Model Context Protocol server on stdin/stdout.
+    Mcp(commands::mcp::McpArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
             Command::Push(command) => commands::push::run(command).await,
             Command::Methods(args) => commands::methods::run(args),
             Command::Mock(args) => commands::mock::run(args).await,
+            Command::Mcp(args) => commands::mcp::run(args).await,
         }
     });
     let outcome = runtime.block_on(command).unwrap_or_else(|e| {
