@@ -406,6 +406,35 @@ mod tests {
         assert!(write.description.as_deref().unwrap().contains("--allow-writes"));
     }
 
+    fn error_kind(result: &CallToolResult) -> String {
+        let error = &result.structured_content.as_ref().unwrap()["error"];
+        error["kind"].as_str().unwrap_or_default().to_owned()
+    }
+
+    #[tokio::test]
+    async fn params_that_break_the_schema_are_refused_before_anything_is_sent() {
+        // Nothing listens on port 9 of loopback: a call that is sent fails to connect.
+        let client = Client::builder("7300000000000000001", "secret")
+            .base_url("http://127.0.0.1:9")
+            .shop_id("1")
+            .env_proxy(false)
+            .build()
+            .unwrap();
+        let server = DoudianMcp::new(client, MethodIndex::build(), BTreeMap::new(), false);
+        assert_eq!(error_kind(&server.call("order.searchList", json!([0, 10])).await), "invalid_params");
+        assert_eq!(error_kind(&server.call("order.searchList", json!("page=0")).await), "invalid_params");
+        // ONCE THE REAL SCHEMAS LAND (doudian_sdk::schema in place of the seam): a param of
+        // the wrong type is refused too. With the seam's open schema this check is skipped.
+        let params = schemas::params("order.searchList").unwrap();
+        if params["properties"]["size"].is_object() {
+            let wrong_type = json!({ "page": 0, "size": "many" });
+            assert_eq!(error_kind(&server.call("order.searchList", wrong_type).await), "invalid_params");
+        }
+        // Valid params are sent (and fail to connect): the refusals above were local.
+        let sent = server.call("order.searchList", json!({ "page": 0, "size": 1 })).await;
+        assert_eq!(error_kind(&sent), "transport", "{:?}", sent.structured_content);
+    }
+
     #[test]
     fn a_platform_error_carries_code_sub_code_message_and_log_id() {
         let body = br#"{"code":40004,"msg":"bad order","sub_code":"isv.business-failed:1","sub_msg":"no such order","log_id":"L42"}"#;
