@@ -122,6 +122,7 @@ async fn an_mcp_client_searches_describes_and_calls_and_writes_only_with_allow_w
     // Refusals, none of which reaches the gateway.
     assert_eq!(tool_error(&out, "not_object")["kind"], "invalid_params");
     assert_eq!(tool_error(&out, "unknown_method")["kind"], "unknown_method");
+    assert_eq!(tool_error(&out, "misspelt")["kind"], "invalid_arguments");
     assert_eq!(tool_error(&out, "token_refused")["kind"], "withheld");
     for key in ["write_refused", "write_tool_refused"] {
         let error = tool_error(&out, key);
@@ -129,7 +130,7 @@ async fn an_mcp_client_searches_describes_and_calls_and_writes_only_with_allow_w
         assert!(error["message"].as_str().unwrap().contains("--allow-writes"), "{error}");
     }
     assert_eq!(out["unknown_tool"]["code"], -32602, "{}", out["unknown_tool"]);
-    assert_eq!(gw.calls("order.searchList"), 2, "the call with array params was sent");
+    assert_eq!(gw.calls("order.searchList"), 2, "a refused call was sent");
 
     // The platform's error, with its code, sub_code, message and log_id.
     let error = tool_error(&out, "api_error");

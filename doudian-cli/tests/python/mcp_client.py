@@ -59,6 +59,7 @@ async def main():
         out["call"] = await call(s, "call_method", {"name": "order.searchList", "params": {"page": 0, "size": 100}})
         out["tool_call"] = await call(s, "order_searchList", {"page": 0, "size": 100})
         out["not_object"] = await call(s, "call_method", {"name": "order.searchList", "params": [0, 100]})
+        out["misspelt"] = await call(s, "call_method", {"name": "order.searchList", "parameters": {"page": 0}})
         out["unknown_method"] = await call(s, "call_method", {"name": "order.noSuchMethod", "params": {}})
         out["api_error"] = await call(s, "call_method", {"name": "order.orderDetail", "params": {"shop_order_id": "404"}})
         out["write_refused"] = await call(s, "call_method", {"name": "order.addOrderRemark", "params": remark_params})

@@ -29,7 +29,10 @@ impl MethodEntry {
         let text = |key: &str| schema.as_ref().and_then(|s| s.get(key)).and_then(Value::as_str).map(str::to_owned);
         let title = text("title");
         let description = text("description");
-        let haystack = [info.name, info.group, title.as_deref().unwrap_or("")].join("\n").to_lowercase();
+        // Other spellings of the name too (`crossBorder.stockTaking`).
+        let haystack = [info.name, info.group, title.as_deref().unwrap_or(""), &info.known_as.join("\n")]
+            .join("\n")
+            .to_lowercase();
         MethodEntry { info, title, description, haystack }
     }
 

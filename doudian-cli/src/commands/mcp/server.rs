@@ -201,6 +201,9 @@ impl ServerHandler for DoudianMcp {
         _context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let args = request.arguments.unwrap_or_default();
+        if let Some(refused) = unknown_argument(&request.name, &args) {
+            return Ok(refused.into());
+        }
         let result = match request.name.as_ref() {
             SEARCH => self.search(&args),
             DESCRIBE => self.describe(&args),
@@ -218,6 +221,22 @@ impl ServerHandler for DoudianMcp {
         };
         Ok(result.into())
     }
+}
+
+/// The refusal of an argument a meta tool does not take. A misspelt one (`parameters` for
+/// `params`) is refused, never left out: a call without the params the agent meant is no
+/// call to make. (A method's own tool passes its arguments on as the params, checked
+/// against the params schema.)
+fn unknown_argument(tool: &str, args: &JsonObject) -> Option<CallToolResult> {
+    let known: &[&str] = match tool {
+        SEARCH => &["query", "limit"],
+        DESCRIBE => &["name"],
+        CALL => &["name", "params"],
+        _ => return None,
+    };
+    let unknown = args.keys().find(|key| !known.contains(&key.as_str()))?;
+    let message = format!("{tool} takes {}, not `{unknown}`", known.join(" and "));
+    Some(refusal("invalid_arguments", message, json!({})))
 }
 
 /// A tool-level failure the agent reads: `{"error": {"kind", "message", ...}}`.
@@ -433,6 +452,19 @@ mod tests {
         // Valid params are sent (and fail to connect): the refusals above were local.
         let sent = server.call("order.searchList", json!({ "page": 0, "size": 1 })).await;
         assert_eq!(error_kind(&sent), "transport", "{:?}", sent.structured_content);
+    }
+
+    #[test]
+    fn a_meta_tool_refuses_an_argument_it_does_not_take() {
+        let args = |value: Value| value.as_object().unwrap().clone();
+        let misspelt = unknown_argument(CALL, &args(json!({ "name": "order.searchList", "parameters": {} })));
+        assert_eq!(error_kind(&misspelt.unwrap()), "invalid_arguments");
+        assert!(unknown_argument(CALL, &args(json!({ "name": "order.searchList", "params": {} }))).is_none());
+        assert!(unknown_argument(SEARCH, &args(json!({ "query": "order", "limit": 5 }))).is_none());
+        assert!(unknown_argument(SEARCH, &args(json!({ "q": "order" }))).is_some());
+        assert!(unknown_argument(DESCRIBE, &args(json!({ "method": "order.searchList" }))).is_some());
+        // A method's own tool: its arguments are the params, left to the schema.
+        assert!(unknown_argument("order_searchList", &args(json!({ "anything": 1 }))).is_none());
     }
 
     #[test]
