@@ -178,3 +178,17 @@ async fn trace_logs_and_replies_of_mcp_never_show_the_secret_or_a_token() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_tool_flag_naming_no_method_fails_at_start_with_the_reason() {
+    let output = Command::new(env!("CARGO_BIN_EXE_doudian"))
+        .args(["mcp", "--tool", "order.searchList", "--tool", "order.noSuchMethod"])
+        .env_clear()
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--tool order.noSuchMethod: not a method of the catalog"), "{stderr}");
+    assert!(output.stdout.is_empty(), "stdout is the protocol's alone");
+}
