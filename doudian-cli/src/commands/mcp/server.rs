@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use doudian_sdk::error::TransportKind;
 use doudian_sdk::{CallOptions, Client, Error};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject, ListToolsResult,
@@ -257,7 +258,9 @@ fn unknown_method(name: &str) -> CallToolResult {
 }
 
 /// A failed call: the platform's code, sub_code, message and log_id when it answered with
-/// an error; otherwise what failed (the SDK's errors never hold the secret or a token).
+/// an error; otherwise what failed (the SDK's errors never hold the secret or a token) and,
+/// for a transport or decode failure, `maybe_processed`: whether the platform may have acted
+/// on the call, so that an agent reads a write's outcome back before repeating it.
 fn call_failure(method: &str, error: &Error) -> CallToolResult {
     if let Some(api) = error.api() {
         return CallToolResult::structured_error(json!({ "error": {
@@ -279,6 +282,12 @@ fn call_failure(method: &str, error: &Error) -> CallToolResult {
         Error::Store { .. } => "store",
         _ => "other",
     };
+    let maybe_processed = match error {
+        // No connection: the request never left.
+        Error::Transport(transport) => Some(transport.kind != TransportKind::Connect),
+        Error::Decode(_) => Some(true),
+        _ => None,
+    };
     CallToolResult::structured_error(json!({ "error": {
         "kind": kind,
         "method": method,
@@ -286,6 +295,7 @@ fn call_failure(method: &str, error: &Error) -> CallToolResult {
         "sub_code": null,
         "message": doudian_sdk::error::Chain(error).to_string(),
         "log_id": error.log_id(),
+        "maybe_processed": maybe_processed,
     }}))
 }
 
@@ -452,6 +462,7 @@ mod tests {
         // Valid params are sent (and fail to connect): the refusals above were local.
         let sent = server.call("order.searchList", json!({ "page": 0, "size": 1 })).await;
         assert_eq!(error_kind(&sent), "transport", "{:?}", sent.structured_content);
+        assert_eq!(sent.structured_content.unwrap()["error"]["maybe_processed"], false);
     }
 
     #[test]
