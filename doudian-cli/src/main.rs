@@ -45,6 +45,8 @@ enum Command {
     /// The token store of a tool app with many shops: list their states, renew the due ones.
     #[command(subcommand)]
     Tokens(commands::tokens::TokensCommand),
+    /// Serve the platform to AI agents: a Model Context Protocol server on stdin/stdout.
+    Mcp(commands::mcp::McpArgs),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
             Command::Methods(args) => commands::methods::run(args),
             Command::Mock(args) => commands::mock::run(args).await,
             Command::Tokens(command) => commands::tokens::run(command).await,
+            Command::Mcp(args) => commands::mcp::run(args).await,
         }
     });
     let outcome = runtime.block_on(command).unwrap_or_else(|e| {

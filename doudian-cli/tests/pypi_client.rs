@@ -8,35 +8,15 @@
 //! machine without python3 fails the test with the reason.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-/// The venv's python, created on first use.
-fn client_python() -> PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pypi-doudian-0.6");
-    let python = venv.join("bin/python");
-    let installed = Command::new(&python)
-        .args(["-c", "import doudian, importlib.metadata as m; assert m.version('doudian') == '0.6'"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !installed {
-        let status = Command::new("python3").arg("-m").arg("venv").arg(&venv).status().unwrap_or_else(|e| {
-            panic!("python3 is needed to run the PyPI client ({e}); .ci/run installs what it needs")
-        });
-        assert!(status.success(), "python3 -m venv {} failed", venv.display());
-        let status = Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "doudian==0.6"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "pip install doudian==0.6 failed");
-    }
-    python
-}
+#[path = "common/pypi.rs"]
+mod pypi;
 
 #[test]
 fn the_pypi_client_gets_tokens_brands_and_every_order_page() {
-    let python = client_python();
+    let python = pypi::venv_python("doudian", "0.6");
     let mut mock = Command::new(env!("CARGO_BIN_EXE_doudian"))
         .args(["mock", "--port", "0", "--token-ttl", "1800"])
         .stdout(Stdio::piped())

@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns `Result<(), Failure>`.
 
 pub mod call;
+pub mod mcp;
 pub mod methods;
 pub mod mock;
 pub mod orders;
