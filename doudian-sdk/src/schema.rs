@@ -15,9 +15,9 @@
 //! let schema = schema::params("order.searchList").unwrap();
 //! assert_eq!(schema["additionalProperties"], false);
 //! let violations = schema::validate_params("order.searchList", &json!({"pgae": 0, "size": 20})).unwrap_err();
-//! assert_eq!(violations[0].kind, ViolationKind::Unknown);
-//! assert_eq!(violations[0].path, "$.pgae");
-//! assert_eq!(violations[0].suggestion.as_deref(), Some("page"));
+//! let unknown = violations.iter().find(|v| v.kind == ViolationKind::Unknown).unwrap();
+//! assert_eq!(unknown.path, "$.pgae");
+//! assert_eq!(unknown.suggestion.as_deref(), Some("page"));
 //! ```
 
 mod validate;
