@@ -88,8 +88,11 @@ fn entry(method: &str) -> Option<&'static Value> {
 }
 
 /// A group's schemas, parsed on first use (each group's text once per process).
-fn group(name: &str) -> Option<&'static Map<String, Value>> {
-    static PARSED: OnceLock<Box<[OnceLock<Map<String, Value>>]>> = OnceLock::new();
+/// One group's parsed schemas: method -> `{"params": ..., "reply": ...}`.
+type Schemas = Map<String, Value>;
+
+fn group(name: &str) -> Option<&'static Schemas> {
+    static PARSED: OnceLock<Box<[OnceLock<Schemas>]>> = OnceLock::new();
     let parsed = PARSED.get_or_init(|| index::GROUPS.iter().map(|_| OnceLock::new()).collect());
     let i = index::GROUPS.iter().position(|(group, _)| *group == name)?;
     Some(parsed[i].get_or_init(|| {
