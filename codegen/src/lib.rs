@@ -60,6 +60,8 @@ pub struct Input {
     pub codes: SpecFile,
     /// `api-spec/shapes.json`.
     pub shapes: SpecFile,
+    /// `api-spec/titles.json` when it exists: Chinese titles, the params schemas' `title`.
+    pub titles: Option<SpecFile>,
 }
 
 /// The generated files.
@@ -88,7 +90,11 @@ pub fn parse<T: DeserializeOwned>(file: &SpecFile) -> Result<T, SpecError> {
 
 /// Runs the whole generator.
 pub fn generate(input: &Input) -> Result<Output, SpecErrors> {
-    Ok(emit(&lower(input)?))
+    let titles = match &input.titles {
+        Some(file) => parse::<render::Titles>(file).map_err(|e| SpecErrors(vec![e]))?,
+        None => render::Titles::default(),
+    };
+    Ok(emit(&lower(input)?, &titles))
 }
 
 /// Parses and validates the spec files into the IR, without rendering (what the
@@ -120,8 +126,8 @@ pub fn lower(input: &Input) -> Result<ir::Api, SpecErrors> {
 }
 
 /// Renders every file of a lowered API (see [`render`] for the layout). Groups are
-/// rendered on all cores.
-pub fn emit(api: &ir::Api) -> Output {
+/// rendered on all cores. `titles` (optional data) gives the schemas their Chinese titles.
+pub fn emit(api: &ir::Api, titles: &render::Titles) -> Output {
     let mut files = BTreeMap::new();
     let rendered: Vec<(String, String)> = std::thread::scope(|scope| {
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).max(1);
@@ -148,6 +154,10 @@ pub fn emit(api: &ir::Api) -> Output {
             files.insert(format!("model/{module}/wire.rs"), format_file(decoders, "api-spec/shapes.json"));
         }
     }
+    for group in &api.groups {
+        files.insert(format!("schema/{}.json", group.module), render::schema_file(api, group, titles));
+    }
+    files.insert("schema/index.rs".to_owned(), format_file(render::schema_index(api), "api-spec/groups/*.json"));
     files.insert("codes.rs".to_owned(), format_file(render::codes_file(&api.codes), "api-spec/codes.json"));
     files.insert("tests.rs".to_owned(), format_file(render::tests_file(api), "api-spec/ (all files)"));
     let messages = &api.messages;

@@ -15,6 +15,7 @@ fn input(groups: &[(&str, &str)], messages: &str, overrides: &str) -> Input {
         overrides: SpecFile { path: "api-spec/overrides.json".into(), text: overrides.into() },
         codes: SpecFile { path: "api-spec/codes.json".into(), text: CODES.into() },
         shapes: SpecFile { path: "api-spec/shapes.json".into(), text: r#"{"shapes": []}"#.into() },
+        titles: None,
     }
 }
 

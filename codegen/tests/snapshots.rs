@@ -23,6 +23,7 @@ fn input(fixture: &Path) -> codegen::Input {
         overrides: spec_file(&spec, spec.join("overrides.json")),
         codes: spec_file(&spec, spec.join("codes.json")),
         shapes: spec_file(&spec, spec.join("shapes.json")),
+        titles: spec.join("titles.json").exists().then(|| spec_file(&spec, spec.join("titles.json"))),
     }
 }
 

@@ -289,7 +289,11 @@ fn methods_lists_every_known_name_and_other_spellings_as_aliases() {
 
 #[test]
 fn call_by_another_spelling_sends_the_documented_name() {
-    let output = run(doudian().args(["call", "crossBorder.stockTaking", "{}"]));
+    // The method's sample parameters: they fit its schema, checked under the other spelling.
+    let samples: Value =
+        serde_json::from_str(include_str!("../../doudian-gateway/data/samples.json")).expect("samples.json");
+    let params = samples["crossborder.stockTaking"]["request"].to_string();
+    let output = run(doudian().args(["call", "crossBorder.stockTaking", &params]));
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(stdout_json(&output).is_object(), "the sample reply of crossborder.stockTaking");
 }
@@ -851,4 +855,59 @@ async fn upload_stores_the_file_on_the_named_gateway_and_refuses_what_it_cannot_
     let output = run_async(command).await;
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
     assert!(text(&output.stderr).contains("missing.png"), "{}", text(&output.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_checks_params_against_the_schema_before_sending() {
+    let gw = Gateway::builder().start().await.unwrap();
+    let call = |params: &'static str, extra: &'static [&'static str]| {
+        let mut command = connected(&gw);
+        command.env("DOUDIAN_SHOP_ID", gw.shop_id().to_string()).args(["call", "order.searchList", params]);
+        command.args(extra);
+        run_async(command)
+    };
+    // A wrong type: exit 2, the path named, nothing sent.
+    let output = call(r#"{"page":"x","size":20}"#, &[]).await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("$.page: expected an integer, got the string \"x\""), "{stderr}");
+    assert!(output.stdout.is_empty());
+    // A misspelt field: the nearest name suggested (and the missing `page` named too).
+    let output = call(r#"{"pgae":0,"size":20}"#, &[]).await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("$.pgae: unknown field `pgae`; did you mean `page`?"), "{stderr}");
+    assert!(stderr.contains("$.page: missing required field `page`"), "{stderr}");
+    assert_eq!(gw.calls("order.searchList"), 0, "an invalid call is never sent");
+
+    // --no-validate: sent as it is, and the gateway (as the platform) refuses it.
+    let output = call(r#"{"page":0,"pgae":0,"size":20}"#, &["--no-validate"]).await;
+    let stderr = text(&output.stderr);
+    assert_eq!(gw.calls("order.searchList"), 1, "{stderr}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("isv.parameter-invalid") && stderr.contains("pgae"), "{stderr}");
+
+    // Valid parameters go through.
+    let output = call(r#"{"page":0,"size":2}"#, &[]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(gw.calls("order.searchList"), 2);
+}
+
+#[test]
+fn methods_schema_prints_the_params_and_reply_schemas() {
+    let output = run(doudian().args(["methods", "--schema", "order.searchList"]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let printed = stdout_json(&output);
+    assert_eq!(printed["method"], "order.searchList");
+    assert_eq!(printed["params"]["additionalProperties"], false);
+    assert_eq!(printed["params"]["properties"]["page"]["type"], "integer");
+    assert!(printed["params"]["required"].as_array().unwrap().contains(&Value::from("size")));
+    assert_eq!(printed["reply"]["additionalProperties"], true);
+    assert_eq!(printed["reply"]["properties"]["shop_order_list"]["type"], "array");
+    // Another spelling finds the method; an unknown one is a usage error.
+    let output = run(doudian().args(["methods", "--schema", "crossBorder.stockTaking"]));
+    assert_eq!(stdout_json(&output)["method"], "crossborder.stockTaking");
+    let output = run(doudian().args(["methods", "--schema", "order.noSuchMethod"]));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("order.noSuchMethod"), "{}", text(&output.stderr));
 }

@@ -47,8 +47,8 @@
 //! | no `access_token` | 40001 | `isv.access-token-missing` |
 //! | unknown / replaced token | 40003 | `isv.access-token-no-existed` |
 //! | expired token | 40003 | `isv.access-token-expired` |
-//! | required parameter missing | 40001 | `isv.parameter-missing` |
-//! | parameter of the wrong type or value, unknown id | 40003 | `isv.parameter-invalid` |
+//! | required parameter missing (the method's schema, `doudian_sdk::schema`) | 40001 | `isv.parameter-missing` |
+//! | parameter of the wrong type or value, a field the method does not take (named, with the nearest one it does), unknown id | 40003 | `isv.parameter-invalid` |
 //! | order.searchList: `update_time_start` / `create_time_start` more than 90 days back, a page starting at or past the per-filter cap | 40003 | `isv.parameter-invalid` (naming the field / the cap) |
 //! | token.create/refresh refused | 50001 | `dop.token-generate-failed:{no-authorization, code-invalid, code-expired, grant-type-invalid, token-invalid, token-expired}` |
 //! | business rule (ship twice, ship unpaid, edit unshipped, deleted product) | 50002 | `isv.business-failed:{order-already-shipped, order-not-paid, order-canceled, order-not-shipped, product-deleted}` |
@@ -185,6 +185,7 @@ mod state;
 mod time;
 mod tokens;
 mod uploads;
+mod validation;
 
 pub use churn::{ChurnChange, PushFate};
 pub use counters::{Counters, MethodCounts, RefreshCounts, UploadCounts};

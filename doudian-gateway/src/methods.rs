@@ -58,6 +58,7 @@ impl Done {
 
 /// Runs `method`; `host` is how the client reached the gateway (upload URLs point back to it).
 pub(crate) fn run(inner: &Inner, method: &str, call: Authenticated, host: &str) -> Result<Done, ApiFailure> {
+    crate::validation::check(method, &call.params)?;
     let p = Params::new(&call.params);
     match method {
         "open.materialToken" => crate::imagex::material_token(inner, &p, host).map(Done::data),

@@ -231,8 +231,9 @@ async fn call_signed_over(
 async fn every_official_sdks_canonical_variant_is_accepted_and_others_are_explained() {
     let gw = gateway().await;
     let caller = authed(&gw).await;
-    // Java sends its fields unsorted and signs its gson form (HTML-safe escaping).
-    let body = r#"{"size":1,"page":0,"order_by":"create_time","product":"<a href='x'>&=</a>","e":{}}"#;
+    // Java sends its fields unsorted and signs its gson form (HTML-safe escaping); the
+    // empty object is a `combine_status` filter with no condition (a field the method takes).
+    let body = r#"{"size":1,"page":0,"order_by":"create_time","product":"<a href='x'>&=</a>","combine_status":[{}]}"#;
     let forms = doudian_sdk::sign::signed_forms(body).unwrap();
     assert!(forms.len() >= 4, "{forms:?}");
     for (who, text) in &forms {
@@ -269,4 +270,28 @@ async fn legacy_fields_unless_the_official_header_is_sent() {
     let refused = call_signed_over(&caller, "shop.brandList", body, "{\"x\":1}", false).await;
     assert_eq!((refused["err_no"].as_i64(), refused["code"].as_i64()), (Some(40003), Some(40003)), "{refused}");
     assert_eq!(refused["message"], refused["msg"]);
+}
+
+#[tokio::test]
+async fn parameters_are_checked_against_the_methods_schema() {
+    let gw = gateway().await;
+    let caller = authed(&gw).await;
+    let reply = caller.call("order.searchList", json!({"page": "x", "size": 10})).await;
+    assert_error(&reply, 40003, "isv.parameter-invalid");
+    assert!(reply["sub_msg"].as_str().unwrap().contains("`page`"), "{reply}");
+    // A field the method does not take: named, with the nearest one it does.
+    let reply = caller.call("order.searchList", json!({"page": 0, "size": 10, "pgae": 1})).await;
+    assert_error(&reply, 40003, "isv.parameter-invalid");
+    let sub_msg = reply["sub_msg"].as_str().unwrap();
+    assert!(sub_msg.contains("`pgae`") && sub_msg.contains("did you mean `page`?"), "{reply}");
+    // Nested places by their path.
+    let reply = caller.call("order.searchList", json!({"page": 0, "size": 10, "combine_status": [{"nope": 1}]})).await;
+    assert_error(&reply, 40003, "isv.parameter-invalid");
+    assert!(reply["sub_msg"].as_str().unwrap().contains("`combine_status[0].nope`"), "{reply}");
+    // A method without a modelled shop checks its schema too.
+    let reply = caller.call("shop.brandList", json!({"nope": 1})).await;
+    assert_error(&reply, 40003, "isv.parameter-invalid");
+    // The forms the official SDKs disagree on still pass: numbers as text, null as absent.
+    let reply = caller.call("order.searchList", json!({"page": "0", "size": "2", "order_by": null})).await;
+    assert_eq!(reply["code"], 10000, "{reply}");
 }

@@ -97,6 +97,10 @@ pub struct CallOptions {
     pub without_token: bool,
     /// A log id to send as `x-tt-logid`, to find the call in the platform's logs.
     pub log_id: Option<String>,
+    /// Check the parameters of a call by name against the method's schema before signing.
+    #[cfg(feature = "schema")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
+    pub validate: bool,
 }
 
 impl CallOptions {
@@ -127,6 +131,16 @@ impl CallOptions {
     /// Sets the `x-tt-logid` header.
     pub fn log_id(mut self, log_id: impl Into<String>) -> Self {
         self.log_id = Some(log_id.into());
+        self
+    }
+    /// Checks the parameters of [`Client::call_json`] and [`Client::call_value`] against
+    /// the method's schema ([`crate::schema`]) before signing: parameters that break it, or
+    /// a method the spec does not know, fail with [`Error::InvalidParams`](crate::Error::InvalidParams)
+    /// and nothing is sent. (Typed requests are checked by their types already.)
+    #[cfg(feature = "schema")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
+    pub fn validate(mut self) -> Self {
+        self.validate = true;
         self
     }
 }
@@ -288,6 +302,18 @@ impl Client {
         param_json: String,
         options: &CallOptions,
     ) -> Result<Response<serde_json::Value>> {
+        #[cfg(feature = "schema")]
+        if options.validate {
+            // Canonical text always parses; no text at all is no parameters.
+            let params: serde_json::Value = match param_json.trim() {
+                "" => serde_json::Value::Object(serde_json::Map::new()),
+                text => serde_json::from_str(text)
+                    .map_err(|e| Error::InvalidRequest(format!("parameters are not JSON: {e}")))?,
+            };
+            if let Err(violations) = crate::schema::validate_params(method, &params) {
+                return Err(Error::InvalidParams { method: method.to_owned(), violations });
+            }
+        }
         let class = crate::catalog::find(method).map_or(RetryClass::ReadBack, |m| m.retry);
         let call = Call::new(self, method, param_json, class, options);
         self.call(&call, decode_reply::<serde_json::Value>).await

@@ -44,6 +44,17 @@ pub enum Error {
     /// takes a number, a page size out of the method's range.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// The parameters break the method's schema ([`CallOptions::validate`](crate::CallOptions::validate)),
+    /// so nothing was sent: every violation, each with its JSON path.
+    #[cfg(feature = "schema")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
+    #[error("invalid parameters for {method}: {}", crate::schema::Violations(violations))]
+    InvalidParams {
+        /// The method called.
+        method: String,
+        /// What is wrong, in document order.
+        violations: Vec<crate::schema::Violation>,
+    },
     /// The token store failed to load or save a token.
     #[error("token store error: {message}")]
     TokenStore {

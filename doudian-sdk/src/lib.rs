@@ -29,6 +29,9 @@ pub mod ratelimit;
 pub mod redis;
 pub mod request;
 pub mod retry;
+#[cfg(feature = "schema")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
+pub mod schema;
 pub mod secret;
 // The serialisers the generated types use: an implementation detail, not a stable API.
 #[doc(hidden)]

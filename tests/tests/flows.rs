@@ -504,10 +504,15 @@ async fn awkward_text_is_signed_and_stored_exactly() {
     assert_eq!(gw.counters().signature_failures, 0);
     assert_eq!(gw.counters().remarks.get(&order_id), Some(&(remarks.len() as u64)));
 
-    // Untyped JSON text: big numbers, nulls and nesting keep their literal form.
-    let params = r#"{"page": 0, "size": 2, "extra": {"z": null, "big": 123456789012345678901234567890, "f": 1.50}}"#;
+    // JSON text by name.
+    let params = r#"{"page": 0, "size": 2}"#;
     let reply = client.call_json("order.searchList", params, &doudian_sdk::CallOptions::new()).await.unwrap();
     assert_eq!(reply["shop_order_list"].as_array().unwrap().len(), 2);
+    // Untyped JSON text: big numbers, nulls and nesting keep their literal form. (An untyped
+    // method: the spec lists no parameters, so any object fits its schema.)
+    let params = r#"{"page": 0, "extra": {"z": null, "big": 123456789012345678901234567890, "f": 1.50}}"#;
+    client.call_json("bigCustomer.queryCounting", params, &doudian_sdk::CallOptions::new()).await.unwrap();
+    assert_eq!(gw.calls("bigCustomer.queryCounting"), 1);
     assert_eq!(gw.counters().signature_failures, 0);
 }
 

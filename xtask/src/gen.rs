@@ -79,6 +79,11 @@ pub fn read_spec(root: &Path) -> Result<Input, String> {
         overrides: file(&spec.join("overrides.json"))?,
         codes: file(&spec.join("codes.json"))?,
         shapes: file(&spec.join("shapes.json"))?,
+        // Optional data: absent, no method has a Chinese title in its schema.
+        titles: match spec.join("titles.json") {
+            path if path.exists() => Some(file(&path)?),
+            _ => None,
+        },
     })
 }
 
@@ -129,6 +134,8 @@ fn compare(root: &Path, desired: &BTreeMap<String, String>) -> Diff {
 /// The generator's inputs for the warm check: its own binary and every spec file.
 fn stamp_inputs<'a>(generator: &'a [u8], input: &'a Input) -> impl Iterator<Item = &'a [u8]> {
     let files = input.groups.iter().chain([&input.messages, &input.overrides, &input.codes, &input.shapes]);
+    // An added or removed titles file changes the stamp too (its path is hashed with it).
+    let files = files.chain(input.titles.as_ref());
     std::iter::once(generator).chain(files.flat_map(|f| [f.path.as_bytes(), f.text.as_bytes()]))
 }
 

@@ -15,6 +15,7 @@ mod codes;
 mod files;
 mod method;
 mod model;
+mod schema;
 mod structs;
 mod wire;
 
@@ -24,6 +25,7 @@ pub use files::{
 };
 pub use method::method_file;
 pub use model::{model_file, model_part_file, model_parts, moved_aliases, renamed_aliases};
+pub use schema::{schema_file, schema_index, Titles};
 pub use wire::{wire_file, Wrapper};
 
 use crate::ir::{FieldIr, RustType};

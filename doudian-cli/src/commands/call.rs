@@ -22,6 +22,10 @@ pub struct CallArgs {
     /// Print the whole reply (data and log_id) instead of only data.
     #[arg(long)]
     with_log_id: bool,
+    /// Send the parameters as they are, without checking them against the method's schema
+    /// (`doudian methods --schema METHOD`).
+    #[arg(long)]
+    no_validate: bool,
 }
 
 /// Where to call and as whom: flags or `DOUDIAN_*` variables. With no app key and secret,
@@ -111,6 +115,9 @@ pub async fn run(args: CallArgs) -> Result<(), Failure> {
         }
         _ => args.method.as_str(),
     };
+    if !args.no_validate {
+        validate(method, &params)?;
+    }
     let (client, _gateway) = connect(&args.connection).await?;
     let reply = client.call_json(method, &params, &CallOptions::new()).await?;
     if args.with_log_id {
@@ -118,6 +125,23 @@ pub async fn run(args: CallArgs) -> Result<(), Failure> {
     } else {
         print_json(reply.data())
     }
+}
+
+/// Checks the parameters against the method's schema before anything is signed or sent:
+/// every violation on its own line, with its JSON path. A method the spec does not know,
+/// and text that is not JSON (the call refuses it), pass through.
+fn validate(method: &str, params: &str) -> Result<(), Failure> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(params) else { return Ok(()) };
+    if doudian_sdk::schema::params(method).is_none() {
+        tracing::info!("`{method}` is not in the spec: its parameters are sent unchecked");
+        return Ok(());
+    }
+    let Err(violations) = doudian_sdk::schema::validate_params(method, &value) else { return Ok(()) };
+    let lines: Vec<String> = violations.iter().map(|v| format!("  {v}")).collect();
+    Err(Failure::config(format!(
+        "invalid parameters for {method} (nothing was sent; --no-validate sends them as they are):\n{}",
+        lines.join("\n")
+    )))
 }
 
 /// Builds a client from the connection settings. The second value keeps a bundled

@@ -12,9 +12,16 @@ pub struct MethodsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Print the JSON Schemas of this method's parameters and reply `data`:
+    /// `{"method": ..., "params": ..., "reply": ...}`.
+    #[arg(long, value_name = "METHOD", conflicts_with_all = ["filter", "json"])]
+    schema: Option<String>,
 }
 
 pub fn run(args: MethodsArgs) -> Result<(), Failure> {
+    if let Some(name) = &args.schema {
+        return print_schema(name);
+    }
     let filter = args.filter.unwrap_or_default().to_lowercase();
     // Each name on its own line: a method's other spelling too, marked as an alias.
     let selected: Vec<(&str, Option<&str>, &MethodInfo)> = catalog::names()
@@ -66,4 +73,13 @@ pub fn run(args: MethodsArgs) -> Result<(), Failure> {
         return Err(Failure::config(format!("no method matches `{filter}`")));
     }
     Ok(())
+}
+
+/// `--schema METHOD`.
+fn print_schema(name: &str) -> Result<(), Failure> {
+    let (Some(params), Some(reply)) = (doudian_sdk::schema::params(name), doudian_sdk::schema::reply(name)) else {
+        return Err(Failure::config(format!("no method `{name}` in the spec (`doudian methods` lists them)")));
+    };
+    let method = catalog::find(name).map_or(name, |m| m.name);
+    print_json(&serde_json::json!({ "method": method, "params": params, "reply": reply }))
 }

@@ -40,7 +40,11 @@ impl From<Error> for Failure {
             Error::Api(_) | Error::Verify(_) => EXIT_REFUSED,
             // Local set-up the user can fix: the configuration, the parameters, a token
             // file, a Redis.
-            Error::Config(_) | Error::InvalidRequest(_) | Error::TokenStore { .. } | Error::Store { .. } => EXIT_CONFIG,
+            Error::Config(_)
+            | Error::InvalidRequest(_)
+            | Error::InvalidParams { .. }
+            | Error::TokenStore { .. }
+            | Error::Store { .. } => EXIT_CONFIG,
             Error::Upload(upload) => match upload.failure {
                 UploadFailure::Refused { .. } | UploadFailure::CrcMismatch { .. } => EXIT_REFUSED,
                 UploadFailure::TooLarge { .. } | UploadFailure::Read => EXIT_CONFIG,

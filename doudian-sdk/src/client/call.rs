@@ -19,8 +19,15 @@ use crate::retry::{self, RetryClass, RetryPolicy};
 use crate::secret::AccessToken;
 
 /// Options for the calls the client makes on its own (token calls).
-static NO_OPTIONS: CallOptions =
-    CallOptions { retry: None, timeout: None, access_token: None, without_token: false, log_id: None };
+static NO_OPTIONS: CallOptions = CallOptions {
+    retry: None,
+    timeout: None,
+    access_token: None,
+    without_token: false,
+    log_id: None,
+    #[cfg(feature = "schema")]
+    validate: false,
+};
 
 /// One call: what it calls, with which parameters, and how (the same on every attempt).
 pub(super) struct Call<'a> {
