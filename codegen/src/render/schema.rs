@@ -22,13 +22,27 @@ pub const DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
 
 /// Chinese titles of groups and methods (`api-spec/titles.json`, optional data).
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Titles {
+    /// Source id -> where its titles come from.
+    #[serde(default)]
+    pub sources: BTreeMap<String, String>,
     /// Group (as the platform spells it) -> title.
     #[serde(default)]
     pub groups: BTreeMap<String, String>,
-    /// Method name -> title.
+    /// Method name -> its title and the source it comes from.
     #[serde(default)]
-    pub methods: BTreeMap<String, String>,
+    pub methods: BTreeMap<String, MethodTitle>,
+}
+
+/// A method's Chinese title.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MethodTitle {
+    /// The title, as the platform's documentation names the method.
+    pub title: String,
+    /// A key of [`Titles::sources`].
+    pub source: String,
 }
 
 /// Which side of a call a schema describes.
@@ -88,7 +102,7 @@ fn params_schema(api: &Api, method: &Method, titles: &Titles) -> Value {
     let mut schema = Map::new();
     schema.insert("$schema".into(), DIALECT.into());
     if let Some(title) = titles.methods.get(&method.name) {
-        schema.insert("title".into(), title.as_str().into());
+        schema.insert("title".into(), title.title.as_str().into());
     }
     let doc = method.doc.clone().unwrap_or_else(|| format!("The parameters of `{}`.", method.name));
     match &method.typed {
