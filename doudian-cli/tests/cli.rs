@@ -9,6 +9,9 @@ use std::time::Duration;
 use doudian_gateway::{Gateway, RunningGateway};
 use serde_json::Value;
 
+#[path = "common/secrets.rs"]
+mod secrets;
+
 /// Variables the CLI reads; every test starts from none of them (and no proxy for loopback).
 const DOUDIAN_VARS: &[&str] = &[
     "DOUDIAN_BASE_URL",
@@ -725,14 +728,7 @@ async fn trace_logs_of_call_never_show_the_secret_or_a_token() {
         assert!(logs.contains(expected), "`{expected}` not in the trace logs:\n{logs}");
     }
     // ... and hold neither the secret nor any token, old or new.
-    let shop_file = doudian_sdk::token::FileTokenStore::new(&file).token_path(&gw.shop_id().to_string());
-    let stored: Value = serde_json::from_slice(&std::fs::read(shop_file).unwrap()).unwrap();
-    let mut secrets = vec![gw.app_secret().to_owned()];
-    for field in ["access_token", "refresh_token"] {
-        secrets.push(stored[field].as_str().unwrap().to_owned());
-    }
-    secrets.extend(gw.issued_tokens().into_iter().flat_map(|t| [t.access_token, t.refresh_token]));
-    assert!(secrets.len() >= 5, "{secrets:?}");
+    let secrets = secrets::every_secret(&gw, &file);
     for secret in &secrets {
         assert!(!logs.contains(secret.as_str()), "a secret or token is in the trace logs:\n{logs}");
     }

@@ -15,6 +15,8 @@ use serde_json::Value;
 
 #[path = "common/pypi.rs"]
 mod pypi;
+#[path = "common/secrets.rs"]
+mod secrets;
 
 /// The PyPI `mcp` release the test runs (the same pin as `.ci/run`).
 const MCP_VERSION: &str = "2.3.0";
@@ -167,14 +169,7 @@ async fn trace_logs_and_replies_of_mcp_never_show_the_secret_or_a_token() {
         assert!(logs.contains(expected), "`{expected}` not in the trace logs:\n{logs}");
     }
     // ... and neither they nor any reply hold the secret or a token, old or new.
-    let shop_file = doudian_sdk::token::FileTokenStore::new(&file).token_path(&gw.shop_id().to_string());
-    let stored: Value = serde_json::from_slice(&std::fs::read(shop_file).unwrap()).unwrap();
-    let mut secrets = vec![gw.app_secret().to_owned()];
-    for field in ["access_token", "refresh_token"] {
-        secrets.push(stored[field].as_str().unwrap().to_owned());
-    }
-    secrets.extend(gw.issued_tokens().into_iter().flat_map(|t| [t.access_token, t.refresh_token]));
-    assert!(secrets.len() >= 5, "{secrets:?}");
+    let secrets = secrets::every_secret(&gw, &file);
     let replies = out.to_string();
     for secret in &secrets {
         assert!(!logs.contains(secret.as_str()), "a secret or token is in the trace logs:\n{logs}");

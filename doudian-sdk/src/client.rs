@@ -135,7 +135,7 @@ impl CallOptions {
     }
     /// Checks the parameters of [`Client::call_json`] and [`Client::call_value`] against
     /// the method's schema ([`crate::schema`]) before signing: parameters that break it, or
-    /// a method the spec does not know, fail with [`Error::InvalidParams`](crate::Error::InvalidParams)
+    /// a method the spec does not know, fail with [`Error::InvalidParams`]
     /// and nothing is sent. (Typed requests are checked by their types already.)
     #[cfg(feature = "schema")]
     #[cfg_attr(docsrs, doc(cfg(feature = "schema")))]

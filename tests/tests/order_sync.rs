@@ -336,18 +336,24 @@ async fn crowded_second(kind: Kind) {
 
 on_both!(pushes_refresh: pushes_refresh_orders_sqlite, pushes_refresh_orders_postgres);
 
-async fn pushes_refresh(kind: Kind) {
+/// A gateway shop of 30 orders, synced once into a `kind` database by a synchroniser that
+/// polls every hour: within a test, only pushes and refreshes bring changes.
+async fn synced_once(kind: Kind) -> (Db, RunningGateway, Client, String, OrderSync<SqlSink>) {
     let db = database(kind).await;
     let gw = gateway_with(10).await;
     let client = client(&gw);
     let shop = gw.shop_id().to_string();
-    // Polling every hour: only pushes can bring changes within this test.
     let sync = OrderSync::builder(db.sink.clone())
         .shop(client.clone())
         .poll_interval(Duration::from_secs(3600))
         .build()
         .expect("sync");
     sync.sync_shop(&shop).await.expect("the initial pass");
+    (db, gw, client, shop, sync)
+}
+
+async fn pushes_refresh(kind: Kind) {
+    let (db, gw, client, shop, sync) = synced_once(kind).await;
 
     // The app's push endpoint hands each verified record to the synchroniser.
     let handler_sync = sync.clone();
@@ -554,16 +560,7 @@ async fn twenty_thousand_changes_in_an_hour_under_a_cap_of_a_thousand() {
 /// with the same `update_time`, and the second is not the version already handed over.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_change_within_the_same_second_is_stored() {
-    let db = database(Kind::Sqlite).await;
-    let gw = gateway_with(10).await;
-    let client = client(&gw);
-    let shop = gw.shop_id().to_string();
-    let sync = OrderSync::builder(db.sink.clone())
-        .shop(client.clone())
-        .poll_interval(Duration::from_secs(3600))
-        .build()
-        .expect("sync");
-    sync.sync_shop(&shop).await.expect("the initial pass");
+    let (db, gw, client, shop, sync) = synced_once(Kind::Sqlite).await;
     let order_id = all_order_ids(&gw).into_iter().next().expect("an order");
     let refreshed = |outcome: PushOutcome| match outcome {
         PushOutcome::Refreshed { update_time, .. } => update_time,
