@@ -65,15 +65,19 @@ impl Bucket {
 #[derive(Debug, Default)]
 pub(crate) struct Quotas {
     buckets: BTreeMap<String, Mutex<Bucket>>,
+    /// Set by [`crate::GatewayBuilder::freeze_quotas`]: every call is admitted as at this
+    /// moment, so no bucket refills and what one admits is an exact count.
+    frozen_at: Option<Instant>,
 }
 
 impl Quotas {
     /// Full buckets for `limits` (method -> calls per second, each at least 1).
-    pub(crate) fn new(limits: &BTreeMap<String, u32>) -> Self {
+    /// `frozen`: time stands still for them (see [`Quotas::frozen_at`]).
+    pub(crate) fn new(limits: &BTreeMap<String, u32>, frozen: bool) -> Self {
         let now = Instant::now();
         let buckets =
             limits.iter().map(|(method, &rate)| (method.clone(), Mutex::new(Bucket::full(rate, now)))).collect();
-        Quotas { buckets }
+        Quotas { buckets, frozen_at: frozen.then_some(now) }
     }
 
     /// Whether a call of `method` may go ahead now (always, for a method without a limit);
@@ -86,7 +90,7 @@ impl Quotas {
     /// system clock stepped back) stop refilling — while a quota is about how fast calls
     /// really arrive.
     pub(crate) fn admit(&self, method: &str) -> Result<(), u32> {
-        self.admit_at(method, Instant::now())
+        self.admit_at(method, self.frozen_at.unwrap_or_else(Instant::now))
     }
 
     fn admit_at(&self, method: &str, now: Instant) -> Result<(), u32> {
@@ -115,7 +119,7 @@ mod tests {
     use super::*;
 
     fn quotas(method: &str, rate: u32) -> (Quotas, Instant) {
-        let q = Quotas::new(&BTreeMap::from([(method.to_owned(), rate)]));
+        let q = Quotas::new(&BTreeMap::from([(method.to_owned(), rate)]), false);
         let start = q.buckets[method].lock().unwrap().last;
         (q, start)
     }
