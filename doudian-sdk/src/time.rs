@@ -32,8 +32,12 @@ pub fn parse_datetime(text: &str) -> Option<i64> {
 /// The date and time on the platform's clock of Unix seconds `unix_secs`:
 /// `(year, month, day, hour, minute, second)`.
 pub fn local_parts(unix_secs: i64) -> (i64, i64, i64, i64, i64, i64) {
-    let local = unix_secs + UTC_OFFSET_SECS;
-    let (days, rest) = (local.div_euclid(86_400), local.rem_euclid(86_400));
+    utc_parts(unix_secs + UTC_OFFSET_SECS)
+}
+
+/// The date and time in UTC of Unix seconds `unix_secs`, as [`local_parts`] gives them.
+pub fn utc_parts(unix_secs: i64) -> (i64, i64, i64, i64, i64, i64) {
+    let (days, rest) = (unix_secs.div_euclid(86_400), unix_secs.rem_euclid(86_400));
     let (year, month, day) = civil_from_days(days);
     (year, month, day, rest / 3600, rest % 3600 / 60, rest % 60)
 }
@@ -92,6 +96,7 @@ mod tests {
         }
         assert_eq!(format_datetime(1_700_000_000), "2023-11-15 06:13:20");
         assert_eq!(local_parts(1_700_000_000), (2023, 11, 15, 6, 13, 20));
+        assert_eq!(utc_parts(1_700_000_000), (2023, 11, 14, 22, 13, 20));
     }
 
     #[test]
