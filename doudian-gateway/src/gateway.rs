@@ -256,8 +256,9 @@ impl GatewayBuilder {
     }
 
     /// Stops the quotas' time at the start: each bucket admits its first second's worth
-    /// and then nothing, however long the calls take. For tests that count what a quota
-    /// admits on a machine too busy for real time to mean anything.
+    /// and then nothing, however long the calls take, until
+    /// [`RunningGateway::advance_quotas`] moves their time on. For tests that count what a
+    /// quota admits on a machine too busy for real time to mean anything.
     pub fn freeze_quotas(mut self) -> Self {
         self.freeze_quotas = true;
         self
@@ -738,6 +739,18 @@ impl RunningGateway {
     /// are still checked against the real clock).
     pub fn advance_clock(&self, by: Duration) {
         self.inner.clock.advance_ms(by.as_millis().min(i64::MAX as u128) as i64);
+    }
+
+    /// Moves the time of quotas frozen by [`GatewayBuilder::freeze_quotas`] on by `by`:
+    /// each bucket refills what that much time refills. Quotas that follow real time
+    /// cannot be moved: that is an error (a test that meant to freeze them did not).
+    pub fn advance_quotas(&self, by: Duration) -> Result<(), GatewayError> {
+        match self.inner.quotas.advance(by) {
+            true => Ok(()),
+            false => {
+                Err(GatewayError::Config("the quotas follow real time: freeze_quotas() lets a test move them".into()))
+            }
+        }
     }
 
     fn grant_for(&self, shop_id: i64) -> Grant {

@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Token units per token: the bucket counts in billionths of a call, so that refilling
 /// N tokens a second is exactly N units a nanosecond (integer arithmetic, no drift).
@@ -65,9 +65,9 @@ impl Bucket {
 #[derive(Debug, Default)]
 pub(crate) struct Quotas {
     buckets: BTreeMap<String, Mutex<Bucket>>,
-    /// Set by [`crate::GatewayBuilder::freeze_quotas`]: every call is admitted as at this
-    /// moment, so no bucket refills and what one admits is an exact count.
-    frozen_at: Option<Instant>,
+    /// Set by [`crate::GatewayBuilder::freeze_quotas`]: the quotas' own time, which stands
+    /// still unless [`Quotas::advance`] moves it, so what a bucket admits is an exact count.
+    frozen_at: Option<Mutex<Instant>>,
 }
 
 impl Quotas {
@@ -77,7 +77,16 @@ impl Quotas {
         let now = Instant::now();
         let buckets =
             limits.iter().map(|(method, &rate)| (method.clone(), Mutex::new(Bucket::full(rate, now)))).collect();
-        Quotas { buckets, frozen_at: frozen.then_some(now) }
+        Quotas { buckets, frozen_at: frozen.then_some(Mutex::new(now)) }
+    }
+
+    /// Moves frozen quotas' time on by `by` (their buckets refill that much); false when
+    /// the quotas follow real time, which nothing moves.
+    pub(crate) fn advance(&self, by: Duration) -> bool {
+        let Some(frozen) = &self.frozen_at else { return false };
+        let mut at = frozen.lock().unwrap_or_else(|e| e.into_inner());
+        *at += by;
+        true
     }
 
     /// Whether a call of `method` may go ahead now (always, for a method without a limit);
@@ -90,7 +99,11 @@ impl Quotas {
     /// system clock stepped back) stop refilling — while a quota is about how fast calls
     /// really arrive.
     pub(crate) fn admit(&self, method: &str) -> Result<(), u32> {
-        self.admit_at(method, self.frozen_at.unwrap_or_else(Instant::now))
+        let now = match &self.frozen_at {
+            Some(frozen) => *frozen.lock().unwrap_or_else(|e| e.into_inner()),
+            None => Instant::now(),
+        };
+        self.admit_at(method, now)
     }
 
     fn admit_at(&self, method: &str, now: Instant) -> Result<(), u32> {
@@ -114,8 +127,6 @@ impl Quotas {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     fn quotas(method: &str, rate: u32) -> (Quotas, Instant) {
@@ -160,6 +171,17 @@ mod tests {
         // One call every millisecond for 10 s: the burst of 7, then 7 a second.
         let n = (0..=10_000u64).filter(|ms| q.admit_at("m", t0 + Duration::from_millis(*ms)).is_ok()).count();
         assert_eq!(n, 7 + 70);
+    }
+
+    #[test]
+    fn frozen_quotas_refill_only_when_advanced() {
+        let q = Quotas::new(&BTreeMap::from([("m".to_owned(), 4)]), true);
+        assert_eq!((0..10).filter(|_| q.admit("m").is_ok()).count(), 4);
+        assert!(q.advance(Duration::from_millis(500)));
+        assert_eq!((0..10).filter(|_| q.admit("m").is_ok()).count(), 2);
+        assert_eq!(q.admit("m"), Err(4));
+        // Quotas on real time are not moved.
+        assert!(!quotas("m", 4).0.advance(Duration::from_secs(1)));
     }
 
     #[test]
