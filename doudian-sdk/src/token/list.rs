@@ -181,6 +181,20 @@ mod tests {
         assert!(empty.is_empty());
     }
 
+    #[tokio::test]
+    async fn memory_pages_follow_each_other_and_the_last_full_page_has_no_next() {
+        let store = MemoryTokenStore::new();
+        for shop in 0..6u64 {
+            store.save(&format!("{shop}"), &token(shop)).await.unwrap();
+        }
+        let keys = |page: &TokenPage| page.tokens.iter().map(|t| t.key.clone()).collect::<Vec<_>>();
+        let first = store.list_page(None, 3).await.unwrap();
+        assert_eq!((keys(&first), first.next.as_deref()), (vec!["0".into(), "1".into(), "2".into()], Some("2")));
+        // The cursor's own key is not listed again, and exactly `limit` keys left is the end.
+        let second = store.list_page(first.next.as_deref(), 3).await.unwrap();
+        assert_eq!((keys(&second), second.next), (vec!["3".into(), "4".into(), "5".into()], None));
+    }
+
     /// A store whose pages repeat keys, as Redis SCAN may while the store changes.
     struct Repeating;
 

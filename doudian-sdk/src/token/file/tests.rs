@@ -460,6 +460,13 @@ async fn lists_every_shop_in_pages_with_legacy_and_long_keys_and_a_bad_file_on_i
     store.save(&long, &long_token).await.unwrap();
     store.save("Odd/Key", &token(21)).await.unwrap();
     std::fs::write(store.token_path("broken"), b"{not a token").unwrap();
+    // A long key (its file named by its hash) whose token names another shop: its key
+    // cannot be known, so it is listed under its file's name, as an error.
+    let stray = "b".repeat(300);
+    let mut stray_token = token(22);
+    stray_token.shop_id = "another-shop".into();
+    store.save(&stray, &stray_token).await.unwrap();
+    let stray_stem = store.token_path(&stray).file_stem().unwrap().to_string_lossy().into_owned();
 
     let listed: Vec<_> = crate::token::list_tokens(&store, 3).try_collect().await.unwrap();
     let mut seen: Vec<(String, Option<u64>)> =
@@ -472,11 +479,14 @@ async fn lists_every_shop_in_pages_with_legacy_and_long_keys_and_a_bad_file_on_i
         (long.clone(), Some(20)),
         ("Odd/Key".to_owned(), Some(21)),
         ("broken".to_owned(), None),
+        (stray_stem.clone(), None),
     ]);
     expected.sort();
     assert_eq!(seen, expected);
     let broken = listed.iter().find(|t| t.key == "broken").unwrap();
     assert!(source_chain(broken.token.as_ref().unwrap_err()).contains("is not a token file"));
+    let stray = listed.iter().find(|t| t.key == stray_stem).unwrap();
+    assert!(source_chain(stray.token.as_ref().unwrap_err()).contains("cannot be told from its file name"));
 
     // Pages are bounded and follow each other without overlap.
     let first = store.list_page(None, 3).await.unwrap();
@@ -487,5 +497,9 @@ async fn lists_every_shop_in_pages_with_legacy_and_long_keys_and_a_bad_file_on_i
     // An empty store lists nothing.
     let empty = FileTokenStore::new(dir.join("none.json")).list_page(None, 3).await.unwrap();
     assert!(empty.tokens.is_empty() && empty.next.is_none());
+    // A directory that cannot be read is an error, not an empty store.
+    std::fs::write(dir.join("file.json.d"), b"not a directory").unwrap();
+    let unreadable = FileTokenStore::new(dir.join("file.json")).list_page(None, 3).await.unwrap_err();
+    assert!(source_chain(&unreadable).contains("cannot list"), "{}", source_chain(&unreadable));
     let _ = std::fs::remove_dir_all(&dir);
 }
