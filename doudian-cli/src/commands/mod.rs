@@ -8,6 +8,7 @@ pub mod orders;
 pub mod push;
 pub mod ship;
 pub mod sign;
+pub mod span;
 pub mod tokens;
 pub mod upload;
 

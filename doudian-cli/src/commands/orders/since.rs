@@ -2,6 +2,8 @@
 //! time in the platform's time zone (UTC+8): `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS]` (a
 //! space instead of `T` works too).
 
+use crate::commands::span;
+
 /// `text` as Unix seconds, `now` being the current time.
 pub fn parse(text: &str, now: i64) -> Result<i64, String> {
     let text = text.trim();
@@ -10,16 +12,10 @@ pub fn parse(text: &str, now: i64) -> Result<i64, String> {
     if let Ok(seconds) = text.parse::<i64>() {
         return if seconds >= 0 { Ok(seconds) } else { Err(bad()) };
     }
-    if let Some(unit) = text.chars().last().filter(|c| c.is_ascii_alphabetic()) {
-        let amount: i64 = text[..text.len() - 1].parse().map_err(|_| bad())?;
-        let scale = match unit {
-            'd' => 86_400,
-            'h' => 3_600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(bad()),
-        };
-        return amount.checked_mul(scale).filter(|span| *span >= 0).map(|span| now - span).ok_or_else(bad);
+    if text.ends_with(|c: char| c.is_ascii_alphabetic()) {
+        let span = span::parse(text).map_err(|e| format!("--since {e}"))?;
+        // span::parse keeps a span within i64 seconds; one reaching before 1970 means all.
+        return Ok(now.saturating_sub(span.as_secs() as i64).max(0));
     }
     let (date, time) = match text.split_once(['T', ' ']) {
         Some((date, time)) => (date, Some(time)),
@@ -51,6 +47,7 @@ mod tests {
         assert_eq!(parse(" 12h ", NOW), Ok(NOW - 12 * 3_600));
         assert_eq!(parse("30m", NOW), Ok(NOW - 1_800));
         assert_eq!(parse("45s", NOW), Ok(NOW - 45));
+        assert_eq!(parse("100000d", NOW), Ok(0));
         // Midnight in Beijing is 16:00 UTC the day before.
         assert_eq!(parse("2023-11-15", NOW), Ok(1_699_977_600));
         assert_eq!(parse("2023-11-15T06:13", NOW), Ok(1_699_999_980));
@@ -64,6 +61,7 @@ mod tests {
             let error = parse(bad, NOW).expect_err(bad);
             assert!(error.contains("--since"), "{error}");
         }
+        assert!(parse("7w", NOW).unwrap_err().contains("unknown unit `w`"));
         assert!(parse("2024-02-29", NOW).is_ok());
     }
 }
