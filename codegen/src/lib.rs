@@ -157,7 +157,8 @@ pub fn emit(api: &ir::Api, titles: &render::Titles) -> Output {
     for group in &api.groups {
         files.insert(format!("schema/{}.json", group.module), render::schema_file(api, group, titles));
     }
-    files.insert("schema/index.rs".to_owned(), format_file(render::schema_index(api), "api-spec/groups/*.json"));
+    let index = render::schema_index(api, titles);
+    files.insert("schema/index.rs".to_owned(), format_file(index, "api-spec/groups/*.json, api-spec/titles.json"));
     files.insert("codes.rs".to_owned(), format_file(render::codes_file(&api.codes), "api-spec/codes.json"));
     files.insert("tests.rs".to_owned(), format_file(render::tests_file(api), "api-spec/ (all files)"));
     let messages = &api.messages;

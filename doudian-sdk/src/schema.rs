@@ -42,6 +42,13 @@ pub fn reply(method: &str) -> Option<Value> {
     entry(method).map(|e| e["reply"].clone())
 }
 
+/// The Chinese title of an API group as the platform's documentation names it
+/// (`afterSale` → 售后), from `api-spec/titles.json`; `None` for a group without one.
+/// The group is spelt as [`MethodInfo::group`](crate::catalog::MethodInfo::group) spells it.
+pub fn group_title(group: &str) -> Option<&'static str> {
+    index::GROUP_TITLES.iter().find(|(name, _)| *name == group).map(|(_, title)| *title)
+}
+
 /// Checks `params` against `method`'s parameter schema: every violation, each with its
 /// JSON path. A method the spec does not know is one violation at `$`
 /// ([`ViolationKind::Unknown`]).
@@ -117,6 +124,14 @@ mod tests {
         }
         let count: usize = index::GROUPS.iter().filter_map(|(g, _)| group(g)).map(Map::len).sum();
         assert_eq!(count, crate::catalog::METHODS.len(), "no schema without a method");
+    }
+
+    #[test]
+    fn groups_have_their_chinese_titles() {
+        assert_eq!(group_title("afterSale"), Some("售后"));
+        assert_eq!(group_title("order"), Some("订单"));
+        assert_eq!(group_title("after_sale"), None, "the group as the platform spells it");
+        assert!(index::GROUP_TITLES.iter().all(|(g, _)| index::GROUPS.iter().any(|(name, _)| name == g)));
     }
 
     #[test]

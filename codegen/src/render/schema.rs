@@ -83,18 +83,25 @@ pub fn schema_file(api: &Api, group: &Group, titles: &Titles) -> String {
     out
 }
 
-/// `api/schema/index.rs`: every group's schema file, embedded, by group name.
-pub fn schema_index(api: &Api) -> TokenStream {
+/// `api/schema/index.rs`: every group's schema file, embedded, by group name, and the
+/// groups' Chinese titles.
+pub fn schema_index(api: &Api, titles: &Titles) -> TokenStream {
     let entries = api.groups.iter().map(|g| {
         let name = &g.name;
         let file = format!("{}.json", g.module);
         quote!((#name, include_str!(#file)))
+    });
+    let titled = api.groups.iter().filter_map(|g| {
+        let name = &g.name;
+        titles.groups.get(name).map(|title| quote!((#name, #title)))
     });
     quote! {
         //! The JSON Schemas of every method, one JSON text per group (as the platform
         //! spells it): `{"method": {"params": schema, "reply": schema}, ...}`.
         /// Group -> its schemas' JSON text, sorted by group.
         pub(crate) const GROUPS: &[(&str, &str)] = &[#(#entries),*];
+        /// Group -> its Chinese title (`api-spec/titles.json`), sorted by group.
+        pub(crate) const GROUP_TITLES: &[(&str, &str)] = &[#(#titled),*];
     }
 }
 

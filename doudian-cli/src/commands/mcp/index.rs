@@ -19,7 +19,8 @@ pub struct MethodEntry {
     pub title: Option<String>,
     /// The params schema's `description`, when it has one.
     pub description: Option<String>,
-    /// The lower-cased name, group and title, for case-insensitive matching.
+    /// The lower-cased name, group (and its Chinese title) and title, for case-insensitive
+    /// matching.
     haystack: String,
 }
 
@@ -29,8 +30,10 @@ impl MethodEntry {
         let text = |key: &str| schema.as_ref().and_then(|s| s.get(key)).and_then(Value::as_str).map(str::to_owned);
         let title = text("title");
         let description = text("description");
-        // Other spellings of the name too (`crossBorder.stockTaking`).
-        let haystack = [info.name, info.group, title.as_deref().unwrap_or(""), &info.known_as.join("\n")]
+        // Other spellings of the name too (`crossBorder.stockTaking`), and the group's
+        // Chinese name (售后 finds the after-sale methods whose own titles lack it).
+        let group_title = schemas::group_title(info.group).unwrap_or("");
+        let haystack = [info.name, info.group, group_title, title.as_deref().unwrap_or(""), &info.known_as.join("\n")]
             .join("\n")
             .to_lowercase();
         MethodEntry { info, title, description, haystack }
@@ -95,6 +98,7 @@ impl MethodEntry {
             "method": info.name,
             "known_as": info.known_as,
             "group": info.group,
+            "group_title": schemas::group_title(info.group),
             "title": self.title,
             "access": self.access(),
             "read_only": info.read_only,
@@ -212,6 +216,14 @@ mod tests {
         let hits = index.search("aftersale", 500);
         assert!(hits.methods.iter().all(|e| e.haystack.contains("aftersale")));
         assert!(hits.methods.iter().filter(|e| e.info.group == "afterSale").count() > 10, "{}", hits.total);
+        // So does its Chinese name, where a method's own title lacks it.
+        let hits = index.search("售后", 500);
+        let after_sale: Vec<&MethodEntry> = hits.methods.into_iter().filter(|e| e.info.group == "afterSale").collect();
+        assert_eq!(
+            after_sale.len(),
+            index.entries.iter().filter(|e| e.info.group == "afterSale" && !e.withheld()).count()
+        );
+        assert!(after_sale.iter().any(|e| !e.title.as_deref().unwrap_or("").contains("售后")));
         // The limit caps the list, not the count.
         let few = index.search("order", 3);
         assert_eq!(few.methods.len(), 3);
@@ -241,6 +253,7 @@ mod tests {
         assert_eq!(described["paging"]["page_param"], "page");
         assert_eq!(described["callable"], true);
         assert_eq!(described["tool"], "order_searchList");
+        assert_eq!((described["group"].as_str(), described["group_title"].as_str()), (Some("order"), Some("订单")));
         let write = index.find("order.addOrderRemark").unwrap();
         assert_eq!(write.access(), "write");
         assert_eq!(write.describe(None, false)["callable"], false);

@@ -310,9 +310,9 @@ fn schema(value: Value) -> Arc<JsonObject> {
 fn meta_tools(allow_writes: bool) -> Vec<Tool> {
     let search = Tool::new(
         SEARCH,
-        "Find platform methods whose name, group or Chinese title holds every word of `query` \
-         (case-insensitive; e.g. `order`, `searchList`, `订单`). Each hit: method, Chinese title, \
-         read or write, summary; `total` counts every match.",
+        "Find platform methods whose name, group (or its Chinese name) or Chinese title holds \
+         every word of `query` (case-insensitive; e.g. `order`, `searchList`, `订单`, `售后`). \
+         Each hit: method, Chinese title, read or write, summary; `total` counts every match.",
         schema(json!({
             "type": "object",
             "properties": {
