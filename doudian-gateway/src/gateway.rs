@@ -745,12 +745,7 @@ impl RunningGateway {
     /// each bucket refills what that much time refills. Quotas that follow real time
     /// cannot be moved: that is an error (a test that meant to freeze them did not).
     pub fn advance_quotas(&self, by: Duration) -> Result<(), GatewayError> {
-        match self.inner.quotas.advance(by) {
-            true => Ok(()),
-            false => {
-                Err(GatewayError::Config("the quotas follow real time: freeze_quotas() lets a test move them".into()))
-            }
-        }
+        self.inner.quotas.advance(by).map_err(|why| GatewayError::Config(why.to_owned()))
     }
 
     fn grant_for(&self, shop_id: i64) -> Grant {

@@ -80,13 +80,15 @@ impl Quotas {
         Quotas { buckets, frozen_at: frozen.then_some(Mutex::new(now)) }
     }
 
-    /// Moves frozen quotas' time on by `by` (their buckets refill that much); false when
-    /// the quotas follow real time, which nothing moves.
-    pub(crate) fn advance(&self, by: Duration) -> bool {
-        let Some(frozen) = &self.frozen_at else { return false };
+    /// Moves frozen quotas' time on by `by` (their buckets refill that much). Quotas that
+    /// follow real time cannot be moved.
+    pub(crate) fn advance(&self, by: Duration) -> Result<(), &'static str> {
+        let Some(frozen) = &self.frozen_at else {
+            return Err("the quotas follow real time: freeze_quotas() lets a test move them");
+        };
         let mut at = frozen.lock().unwrap_or_else(|e| e.into_inner());
-        *at += by;
-        true
+        *at = at.checked_add(by).ok_or("the quotas' time cannot be moved that far")?;
+        Ok(())
     }
 
     /// Whether a call of `method` may go ahead now (always, for a method without a limit);
@@ -177,11 +179,13 @@ mod tests {
     fn frozen_quotas_refill_only_when_advanced() {
         let q = Quotas::new(&BTreeMap::from([("m".to_owned(), 4)]), true);
         assert_eq!((0..10).filter(|_| q.admit("m").is_ok()).count(), 4);
-        assert!(q.advance(Duration::from_millis(500)));
+        assert_eq!(q.advance(Duration::from_millis(500)), Ok(()));
         assert_eq!((0..10).filter(|_| q.admit("m").is_ok()).count(), 2);
         assert_eq!(q.admit("m"), Err(4));
+        assert!(q.advance(Duration::MAX).is_err(), "an overflow is refused, not a panic");
+        assert_eq!((0..10).filter(|_| q.admit("m").is_ok()).count(), 0);
         // Quotas on real time are not moved.
-        assert!(!quotas("m", 4).0.advance(Duration::from_secs(1)));
+        assert!(quotas("m", 4).0.advance(Duration::from_secs(1)).is_err());
     }
 
     #[test]
