@@ -6,9 +6,11 @@
 pub const UTC_OFFSET_SECS: i64 = 8 * 3600;
 
 /// Unix seconds of a date and time on the platform's clock, or `None` when it is not a
-/// real one (month 13, February 30, hour 24, second 60).
+/// real one (month 13, February 30, hour 24, second 60) or its year is outside 1..=9999
+/// (what the platform's `yyyy` writes; far larger years would overflow the arithmetic).
 pub fn from_local(year: i64, month: i64, day: i64, hour: i64, minute: i64, second: i64) -> Option<i64> {
-    let valid = (1..=12).contains(&month)
+    let valid = (1..=9999).contains(&year)
+        && (1..=12).contains(&month)
         && (1..=days_in_month(year, month)).contains(&day)
         && (0..24).contains(&hour)
         && (0..60).contains(&minute)
@@ -130,6 +132,10 @@ mod tests {
             (2024, 1, 1, 0, 60, 0),
             (2024, 1, 1, 0, 0, 60),
             (2024, 1, 1, -1, 0, 0),
+            (0, 1, 1, 0, 0, 0),
+            (10_000, 1, 1, 0, 0, 0),
+            (99_999_999_999_999_999, 1, 1, 0, 0, 0),
+            (i64::MIN, 1, 1, 0, 0, 0),
         ] {
             assert_eq!(from_local(y, mo, d, h, mi, s), None, "{y}-{mo}-{d} {h}:{mi}:{s}");
         }

@@ -12,7 +12,9 @@ pub fn parse(text: &str, now: i64) -> Result<i64, String> {
     if let Ok(seconds) = text.parse::<i64>() {
         return if seconds >= 0 { Ok(seconds) } else { Err(bad()) };
     }
-    if text.ends_with(|c: char| c.is_ascii_alphabetic()) {
+    // A number and then letters is a span (`7d`, or `7w` with an unknown unit).
+    let unit = text.trim_start_matches(|c: char| c.is_ascii_digit());
+    if unit.len() < text.len() && !unit.is_empty() && unit.chars().all(|c| c.is_ascii_alphabetic()) {
         let span = span::parse(text).map_err(|e| format!("--since {e}"))?;
         // span::parse keeps a span within i64 seconds; one reaching before 1970 means all.
         return Ok(now.saturating_sub(span.as_secs() as i64).max(0));
@@ -31,7 +33,8 @@ pub fn parse(text: &str, now: i64) -> Result<i64, String> {
         Some(&[h, m, s]) => (h, m, s),
         Some(_) => return Err(bad()),
     };
-    doudian_sdk::time::from_local(year, month, day, hour, minute, second).ok_or_else(bad)
+    // A Beijing date before 1970-01-01 08:00 is before Unix time 0: all.
+    doudian_sdk::time::from_local(year, month, day, hour, minute, second).map(|t| t.max(0)).ok_or_else(bad)
 }
 
 #[cfg(test)]
@@ -48,6 +51,7 @@ mod tests {
         assert_eq!(parse("30m", NOW), Ok(NOW - 1_800));
         assert_eq!(parse("45s", NOW), Ok(NOW - 45));
         assert_eq!(parse("100000d", NOW), Ok(0));
+        assert_eq!(parse("1970-01-01", NOW), Ok(0));
         // Midnight in Beijing is 16:00 UTC the day before.
         assert_eq!(parse("2023-11-15", NOW), Ok(1_699_977_600));
         assert_eq!(parse("2023-11-15T06:13", NOW), Ok(1_699_999_980));
@@ -56,12 +60,27 @@ mod tests {
 
     #[test]
     fn times_that_do_not_exist_are_refused() {
-        for bad in ["", "-5", "-1d", "7w", "d", "2026-02-31", "2023-02-29", "2024-13-01", "2024-01-01T24:00", "2024-1"]
-        {
+        for bad in [
+            "",
+            "-5",
+            "-1d",
+            "7w",
+            "d",
+            "2026-02-31",
+            "2023-02-29",
+            "2024-13-01",
+            "2024-01-01T24:00",
+            "2024-1",
+            "99999999999999999-01-01",
+        ] {
             let error = parse(bad, NOW).expect_err(bad);
             assert!(error.contains("--since"), "{error}");
         }
         assert!(parse("7w", NOW).unwrap_err().contains("unknown unit `w`"));
+        // Other words are not taken for spans: the message lists every form.
+        for other in ["yesterday", "2024-01-01Z"] {
+            assert!(parse(other, NOW).unwrap_err().contains("YYYY-MM-DD"), "{other}");
+        }
         assert!(parse("2024-02-29", NOW).is_ok());
     }
 }
