@@ -14,7 +14,9 @@ pub enum GatewayError {
         /// Why.
         source: std::io::Error,
     },
-    /// The builder was given values that cannot work.
+    /// The builder (or a test's control call, such as
+    /// [`advance_quotas`](crate::RunningGateway::advance_quotas)) was given values that
+    /// cannot work.
     #[error("invalid gateway configuration: {0}")]
     Config(String),
     /// A push could not be delivered (no HTTP reply at all).

@@ -99,7 +99,8 @@ impl Quotas {
     /// which `POST /_mock/clock` and [`crate::RunningGateway::advance_clock`] move by hours
     /// to expire tokens — it would refill every bucket at a stroke, or (moved back, or the
     /// system clock stepped back) stop refilling — while a quota is about how fast calls
-    /// really arrive.
+    /// really arrive. Frozen quotas ([`crate::GatewayBuilder::freeze_quotas`]) have a time
+    /// of their own instead, which only [`crate::RunningGateway::advance_quotas`] moves.
     pub(crate) fn admit(&self, method: &str) -> Result<(), u32> {
         let now = match &self.frozen_at {
             Some(frozen) => *frozen.lock().unwrap_or_else(|e| e.into_inner()),

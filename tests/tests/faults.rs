@@ -165,12 +165,17 @@ async fn timeout_on_a_write_is_not_retried_and_ships_at_most_once() {
     assert_eq!(transport_kind(&err), TransportKind::Timeout, "{err}");
     assert!(err.is_ambiguous() && !err.is_retryable());
     assert!(elapsed >= Duration::from_secs(1), "{elapsed:?}");
-    // Whatever the gateway did with the abandoned call once its delay was over (the closed
-    // connection cancels it), it had it only once. The delay ends at most 1 s after the
-    // client gave up (the call arrived before that).
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Not sent again: a second attempt (not delayed) would have shipped, and the call would
+    // have succeeded. The gateway counts a call when it arrives, which a busy machine may
+    // put off: wait for the one call, then check there was only that one.
+    for _ in 0..200 {
+        if gw.calls(SHIP) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(gw.calls(SHIP), 1);
-    assert!(gw.ship_calls(&order_id) <= 1 && gw.shipments(&order_id) <= 1);
+    assert!(gw.shipments(&order_id) <= 1);
 }
 
 #[tokio::test]
