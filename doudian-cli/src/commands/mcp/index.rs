@@ -166,9 +166,9 @@ impl MethodIndex {
         self.entries.binary_search_by(|e| e.info.name.cmp(info.name)).ok().map(|i| &self.entries[i])
     }
 
-    /// The callable methods whose name, group or title holds every word of `query`
-    /// (case-insensitive): exact names first, then names starting with the query, then
-    /// names holding it, then the rest; alphabetical within each.
+    /// The callable methods whose name, group (or its Chinese name) or title holds every
+    /// word of `query` (case-insensitive): exact names first, then names starting with the
+    /// query, then names holding it, then the rest; alphabetical within each.
     pub fn search(&self, query: &str, limit: usize) -> Hits<'_> {
         let query = query.trim().to_lowercase();
         let words: Vec<&str> = query.split_whitespace().collect();
