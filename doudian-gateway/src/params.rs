@@ -50,11 +50,7 @@ impl<'a> Params<'a> {
             Some(Value::Number(n)) => {
                 n.as_i64().map(Some).ok_or_else(|| wrong_type(name, "an integer", &Value::Number(n.clone())))
             }
-            Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(Value::String(s)) => s
-                .trim()
-                .parse()
-                .map(Some)
+            Some(Value::String(s)) => integer_from_text(s)
                 .map_err(|_| ApiFailure::parameter_invalid(format!("`{name}` must be an integer, got {s:?}"))),
             Some(other) => Err(wrong_type(name, "an integer", other)),
         }
@@ -68,8 +64,9 @@ impl<'a> Params<'a> {
         match self.raw(name) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(Value::String(s)) if s == "true" || s == "1" => Ok(Some(true)),
-            Some(Value::String(s)) if s == "false" || s == "0" || s.is_empty() => Ok(Some(false)),
+            Some(Value::String(s)) => {
+                boolean_from_text(s).map(Some).ok_or_else(|| wrong_type(name, "a boolean", &Value::String(s.clone())))
+            }
             Some(other) => Err(wrong_type(name, "a boolean", other)),
         }
     }
@@ -123,6 +120,24 @@ fn json_kind(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "a list",
         Value::Object(_) => "an object",
+    }
+}
+
+/// An integer sent as text, as some official SDKs send them: empty is absent, digits
+/// (spaces around them allowed) are the number.
+pub(crate) fn integer_from_text(text: &str) -> Result<Option<i64>, std::num::ParseIntError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.trim().parse().map(Some)
+}
+
+/// A boolean sent as text: `true`/`1`, or `false`/`0`/empty; `None` for anything else.
+pub(crate) fn boolean_from_text(text: &str) -> Option<bool> {
+    match text {
+        "true" | "1" => Some(true),
+        "false" | "0" | "" => Some(false),
+        _ => None,
     }
 }
 

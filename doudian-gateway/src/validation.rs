@@ -3,15 +3,17 @@
 //! 40001 `isv.parameter-missing`, a value of the wrong type or a field the method does not
 //! take is 40003 `isv.parameter-invalid`; each names the field by its JSON path.
 //!
-//! The gateway is lenient where the official SDKs disagree (see `params.rs`), and the
-//! schema check keeps that: before checking, a numeric string where the schema takes a
-//! number, a number where it takes text, `"true"`/`"false"` where it takes a boolean count
-//! as that type, and `null` counts as absent.
+//! The gateway is lenient where the official SDKs disagree, and the schema check keeps
+//! the same leniency as the methods' own reading (`params.rs`, whose text rules it calls):
+//! before checking, an integer as text (empty text is absent), a numeric string where the
+//! schema takes a number, a number where it takes text and `true`/`1`/`false`/`0`/empty
+//! text where it takes a boolean count as that type, and `null` counts as absent.
 
 use doudian_sdk::schema::{self, ViolationKind};
 use serde_json::Value;
 
 use crate::envelope::ApiFailure;
+use crate::params::{boolean_from_text, integer_from_text};
 
 /// Refuses `params` that break `method`'s schema; a method without one passes.
 pub(crate) fn check(method: &str, params: &Value) -> Result<(), ApiFailure> {
@@ -43,30 +45,34 @@ fn coerce(schema: &Value, value: &mut Value) {
     };
     match value {
         Value::String(text) if !takes("string") => {
-            let text = text.trim();
             if takes("integer") {
-                if let Ok(n) = text.parse::<i64>() {
-                    *value = Value::from(n);
+                match integer_from_text(text) {
+                    Ok(Some(n)) => *value = Value::from(n),
+                    // Empty: absent (dropped from its object below).
+                    Ok(None) => *value = Value::Null,
+                    Err(_) => {}
                 }
             } else if takes("number") {
-                if let Some(n) = text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                if let Some(n) = text.trim().parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
                     *value = Value::Number(n);
                 }
-            } else if takes("boolean") && (text == "true" || text == "false") {
-                *value = Value::Bool(text == "true");
+            } else if takes("boolean") {
+                if let Some(b) = boolean_from_text(text) {
+                    *value = Value::Bool(b);
+                }
             }
         }
         Value::Number(n) if takes("string") && !takes("integer") && !takes("number") => {
             *value = Value::String(n.to_string());
         }
         Value::Object(map) => {
-            map.retain(|_, v| !v.is_null());
             for (name, field) in map.iter_mut() {
                 let field_schema = schema.get("properties").and_then(|p| p.get(name.as_str()));
                 if let Some(s) = field_schema.or_else(|| schema.get("additionalProperties").filter(|s| s.is_object())) {
                     coerce(s, field);
                 }
             }
+            map.retain(|_, v| !v.is_null());
         }
         Value::Array(items) => {
             if let Some(item_schema) = schema.get("items") {
@@ -93,5 +99,14 @@ mod tests {
         let missing = check("order.searchList", &json!({"page": 0})).unwrap_err();
         assert_eq!((missing.code, missing.sub_code.as_str()), (40001, "isv.parameter-missing"));
         assert!(missing.sub_msg.contains("`size`"), "{missing}");
+        // The methods' own text rules (params.rs): empty text is an absent integer.
+        let empty = check("order.searchList", &json!({"page": 0, "size": ""})).unwrap_err();
+        assert_eq!((empty.code, empty.sub_code.as_str()), (40001, "isv.parameter-missing"));
+        assert!(check("order.searchList", &json!({"page": 0, "size": 20, "create_time_start": ""})).is_ok());
+        // Booleans as text, as params.rs reads them.
+        for text in ["1", "0", "", "true", "false"] {
+            assert!(check("brand.list", &json!({"full_brand_info": text})).is_ok(), "{text:?}");
+        }
+        assert!(check("brand.list", &json!({"full_brand_info": "yes"})).is_err());
     }
 }
