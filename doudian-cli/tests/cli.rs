@@ -449,14 +449,9 @@ fn spawn_mock(args: &[&str]) -> (std::process::Child, std::collections::BTreeMap
 /// least, a count rather than a deadline, so a busy machine only waits longer).
 fn run_to_end(command: &mut Command) -> Output {
     let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let mut checks = 0;
-    while child.try_wait().unwrap().is_none() {
-        checks += 1;
-        if checks > 6_000 {
-            let _ = child.kill();
-            panic!("still running after 6,000 checks 20 ms apart");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    if !e2e_tests::poll_until(6_000, Duration::from_millis(20), || child.try_wait().unwrap().is_some()) {
+        let _ = child.kill();
+        panic!("still running after 6,000 checks 20 ms apart");
     }
     child.wait_with_output().unwrap()
 }
@@ -708,9 +703,8 @@ async fn trace_logs_of_call_never_show_the_secret_or_a_token() {
     // Tokens live 30 minutes, inside the SDK's 1-hour refresh window: the first run creates
     // one, the second refreshes it, so both token calls run under trace logging.
     let gw = Gateway::builder().token_ttl(Duration::from_secs(1800)).start().await.unwrap();
-    let dir = std::env::temp_dir().join(format!("doudian-cli-trace-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("tokens.json");
+    let dir = e2e_tests::TempDir::new("cli-trace");
+    let file = dir.path().join("tokens.json");
     let mut logs = String::new();
     for verbosity in [None, Some("-vv")] {
         let mut command = connected(&gw);
@@ -734,7 +728,6 @@ async fn trace_logs_of_call_never_show_the_secret_or_a_token() {
     for secret in &secrets {
         assert!(!logs.contains(secret.as_str()), "a secret or token is in the trace logs:\n{logs}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -159,9 +159,8 @@ async fn trace_logs_and_replies_of_mcp_never_show_the_secret_or_a_token() {
     // Tokens live 30 minutes, inside the SDK's 1-hour refresh window: the first server
     // creates one, the second (same token file) refreshes it, all under trace logging.
     let gw = Gateway::builder().token_ttl(Duration::from_secs(1800)).start().await.unwrap();
-    let dir = std::env::temp_dir().join(format!("doudian-mcp-trace-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("tokens.json");
+    let dir = e2e_tests::TempDir::new("mcp-trace");
+    let file = dir.path().join("tokens.json");
     let order_id = gw.order_ids(OrderStatus::AwaitingShipment).into_iter().next().unwrap();
     let env = [("RUST_LOG", Path::new("trace")), ("DOUDIAN_TOKEN_FILE", file.as_path())];
     let (out, logs) = run_client(&gw, &env, &order_id, "traced").await;
@@ -178,7 +177,6 @@ async fn trace_logs_and_replies_of_mcp_never_show_the_secret_or_a_token() {
         assert!(!logs.contains(secret.as_str()), "a secret or token is in the trace logs:\n{logs}");
         assert!(!replies.contains(secret.as_str()), "a secret or token is in a reply:\n{replies}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
