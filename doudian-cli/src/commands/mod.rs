@@ -67,12 +67,23 @@ impl From<Error> for Failure {
 
 /// Prints a JSON value, pretty, on stdout. A closed pipe (`| head`) is not an error.
 pub fn print_json(value: &serde_json::Value) -> Result<(), Failure> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| Failure::config(e.to_string()))?;
+    text.push('\n');
+    write_stdout(&text)
+}
+
+/// Writes `text` on stdout; a closed pipe (`| head`) is not an error.
+pub fn write_stdout(text: &str) -> Result<(), Failure> {
     use std::io::Write;
-    let text = serde_json::to_string_pretty(value).map_err(|e| Failure::config(e.to_string()))?;
-    match writeln!(std::io::stdout().lock(), "{text}") {
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(Failure { message: format!("error: cannot write the result: {e}"), exit_code: EXIT_TRANSPORT })
         }
         _ => Ok(()),
     }
+}
+
+/// Unix seconds now (0 on a clock set before 1970).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

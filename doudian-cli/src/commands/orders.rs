@@ -24,7 +24,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use super::call::{connect_with, ConnectionArgs};
-use super::{print_json, Failure, EXIT_CONFIG, EXIT_TRANSPORT};
+use super::{print_json, unix_now, Failure, EXIT_CONFIG, EXIT_TRANSPORT};
 use leases::Leases;
 
 /// The method the synchroniser lists with.
@@ -389,10 +389,6 @@ async fn report(sink: &SqlSink, summaries: &Summaries, json: bool) -> Result<(),
         eprintln!("{n} orders in the database");
     }
     Ok(())
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 fn default_holder() -> String {

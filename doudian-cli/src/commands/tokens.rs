@@ -15,7 +15,7 @@ use doudian_sdk::{Client, SignMethod};
 use futures_util::TryStreamExt;
 use serde_json::{json, Value};
 
-use super::{print_json, Failure, EXIT_REFUSED, EXIT_TRANSPORT};
+use super::{print_json, unix_now, write_stdout, Failure, EXIT_REFUSED, EXIT_TRANSPORT};
 
 /// Shops are read from the store this many at a time.
 const PAGE_SIZE: usize = 1000;
@@ -120,7 +120,7 @@ pub async fn run(command: TokensCommand) -> Result<(), Failure> {
 
 async fn list(args: ListArgs) -> Result<(), Failure> {
     let store = args.store.open()?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let now = unix_now() as u64;
     let mut rows: Vec<Value> = list_tokens(&*store, PAGE_SIZE)
         .map_ok(|listed| match listed.token {
             Ok(token) => row(&listed.key, &token, now, args.within),
@@ -244,15 +244,4 @@ fn summary(report: &RenewalReport) -> String {
         report.valid
     ));
     text
-}
-
-/// Writes `text` on stdout; a closed pipe (`| head`) is not an error.
-fn write_stdout(text: &str) -> Result<(), Failure> {
-    use std::io::Write;
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Failure { message: format!("error: cannot write the result: {e}"), exit_code: EXIT_TRANSPORT })
-        }
-        _ => Ok(()),
-    }
 }

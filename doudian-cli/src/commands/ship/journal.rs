@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
@@ -48,7 +47,7 @@ pub struct Record {
 
 impl Record {
     pub fn new(shipment: &Shipment, state: State) -> Self {
-        let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let at = crate::commands::unix_now() as u64;
         Record {
             order_id: shipment.order_id.clone(),
             company_code: shipment.company_code.clone(),
