@@ -19,7 +19,7 @@ use crate::params::{boolean_from_text, integer_from_text};
 pub(crate) fn check(method: &str, params: &Value) -> Result<(), ApiFailure> {
     let Some(params_schema) = schema::params(method) else { return Ok(()) };
     let mut lenient = params.clone();
-    coerce(&params_schema, &mut lenient);
+    coerce(params_schema, &mut lenient);
     let Err(violations) = schema::validate_params(method, &lenient) else { return Ok(()) };
     // The first violation, as the platform names one field at a time.
     let first = &violations[0];

@@ -27,7 +27,7 @@ pub struct MethodEntry {
 impl MethodEntry {
     fn new(info: &'static MethodInfo) -> Self {
         let schema = schemas::params(info.name);
-        let text = |key: &str| schema.as_ref().and_then(|s| s.get(key)).and_then(Value::as_str).map(str::to_owned);
+        let text = |key: &str| schema.and_then(|s| s.get(key)).and_then(Value::as_str).map(str::to_owned);
         let title = text("title");
         let description = text("description");
         // Other spellings of the name too (`crossBorder.stockTaking`), and the group's
@@ -111,8 +111,8 @@ impl MethodEntry {
                 "items_path": p.items_path,
                 "total_path": p.total_path,
             })),
-            "params": schemas::params(info.name).unwrap_or_else(|| json!({ "type": "object" })),
-            "reply": schemas::reply(info.name).unwrap_or_else(|| json!({})),
+            "params": schemas::params(info.name).cloned().unwrap_or_else(|| json!({ "type": "object" })),
+            "reply": schemas::reply(info.name).cloned().unwrap_or_else(|| json!({})),
             "docs": {
                 "summary": self.summary(),
                 "retry": retry_meaning(info.retry),

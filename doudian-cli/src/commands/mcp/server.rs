@@ -379,7 +379,7 @@ fn method_tool(tool: &str, entry: &MethodEntry, allow_writes: bool) -> Tool {
         entry.summary(),
         info.name,
     );
-    let input = schemas::params(info.name).unwrap_or_else(|| json!({ "type": "object" }));
+    let input = schemas::params(info.name).cloned().unwrap_or_else(|| json!({ "type": "object" }));
     let annotations = ToolAnnotations::with_title(title.clone())
         .read_only(info.read_only)
         .destructive(!info.read_only && !info.retry.repeats_safely())
@@ -427,7 +427,7 @@ mod tests {
     fn a_method_tool_has_the_params_schema_and_honest_hints() {
         let index = MethodIndex::build();
         let read = method_tool("order_searchList", index.find("order.searchList").unwrap(), false);
-        assert_eq!(Value::Object((*read.input_schema).clone()), schemas::params("order.searchList").unwrap());
+        assert_eq!(Value::Object((*read.input_schema).clone()), *schemas::params("order.searchList").unwrap());
         assert_eq!(read.annotations.as_ref().unwrap().read_only_hint, Some(true));
         let write = method_tool("order_logisticsAdd", index.find("order.logisticsAdd").unwrap(), false);
         let hints = write.annotations.as_ref().unwrap();
